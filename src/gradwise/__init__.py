@@ -1,0 +1,26 @@
+"""gradwise: linear classifiers and the optimizers that train them, from first principles.
+
+import gradwise as gw
+model = gw.nn.Linear(3072, 10)
+f = gw.objective(model, gw.nn.SoftmaxCrossEntropy(), X, y, penalty=gw.nn.L2(2.5e-4))
+print(gw.gradient_check(f, f.x, num_checks=20))
+"""
+
+__version__ = "0.1.0"
+
+from . import nn  # noqa: E402
+from .errors import DataError, DivergenceError, GradwiseError, ModelFileError  # noqa: E402
+from .gradcheck import check_module, gradient_check  # noqa: E402
+from .objective import Objective, objective  # noqa: E402
+
+__all__ = [
+    "DataError",
+    "DivergenceError",
+    "GradwiseError",
+    "ModelFileError",
+    "Objective",
+    "check_module",
+    "gradient_check",
+    "nn",
+    "objective",
+]

@@ -1,0 +1,1 @@
+"""One module per ``gradwise`` subcommand; each defines ``register(subparsers)``."""

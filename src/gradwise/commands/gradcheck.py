@@ -1,0 +1,61 @@
+"""``gradwise gradcheck``: analytic vs numerical gradients of a model, loss and penalty."""
+
+import numpy as np
+
+from .. import nn
+from ..gradcheck import gradient_check
+from ..objective import objective
+
+LOSSES = {"softmax": nn.SoftmaxCrossEntropy, "svm": nn.MulticlassHinge}
+PENALTIES = {
+    "none": lambda lam: None,
+    "l2": nn.L2,
+    "l1": nn.L1,
+    "elasticnet": lambda lam: nn.ElasticNet(lam, beta=0.5),
+}
+
+
+def register(subparsers):
+    p = subparsers.add_parser(
+        "gradcheck",
+        help="check analytic gradients against numerical ones (float64)",
+        description="Build a model, loss and penalty on random data in float64 and compare "
+        "the analytic gradient with centred finite differences. Exit code 1 if it is wrong.",
+    )
+    p.add_argument("--model", choices=("linear", "mlp"), default="linear")
+    p.add_argument("--loss", choices=tuple(LOSSES), default="softmax")
+    p.add_argument("--penalty", choices=tuple(PENALTIES), default="l2")
+    p.add_argument("--reg", type=float, default=1e-2, help="penalty strength lam (default 1e-2)")
+    p.add_argument("--samples", type=int, default=32, help="rows of random data (default 32)")
+    p.add_argument("--features", type=int, default=48, help="input features (default 48)")
+    p.add_argument("--classes", type=int, default=10, help="classes (default 10)")
+    p.add_argument("--hidden", type=int, default=16, help="hidden units for --model mlp")
+    p.add_argument("--num-checks", type=int, default=None, help="check a random sample only")
+    p.add_argument("--eps", type=float, default=1e-5)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=run)
+
+
+def build_model(kind, features, classes, hidden, seed):
+    if kind == "linear":
+        return nn.Linear(features, classes, init="xavier", seed=seed, dtype=np.float64)
+    return nn.Sequential(
+        nn.Linear(features, hidden, init="he", seed=seed, dtype=np.float64),
+        nn.ReLU(),
+        nn.Linear(hidden, classes, init="xavier", seed=seed + 1, dtype=np.float64),
+    )
+
+
+def run(args):
+    for name in ("samples", "features", "classes", "hidden"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name} must be >= 1, got {getattr(args, name)}")
+    rng = np.random.default_rng(args.seed)
+    X = rng.standard_normal((args.samples, args.features))
+    y = rng.integers(0, args.classes, args.samples)
+    model = build_model(args.model, args.features, args.classes, args.hidden, args.seed)
+    f = objective(model, LOSSES[args.loss](), X, y, PENALTIES[args.penalty](args.reg))
+    report = gradient_check(f, f.x, eps=args.eps, num_checks=args.num_checks, seed=args.seed)
+    print(f"model={args.model} loss={args.loss} penalty={args.penalty} data={X.shape}")
+    print(report)
+    return 0 if report.passed else 1

@@ -1,0 +1,63 @@
+"""The linear score function f(x) = x W + b, with W of shape (in_features, out_features)."""
+
+import numpy as np
+
+from .._validate import choice
+from .module import Module
+
+INITS = ("gaussian", "xavier", "he", "zeros")
+
+
+def init_weight(in_features, out_features, init, rng):
+    """A fresh (in, out) weight matrix.
+
+    - ``gaussian``: N(0, 1e-3^2), the course's "small random numbers";
+    - ``xavier``: N(0, 2 / (in + out)) (Glorot & Bengio, 2010);
+    - ``he``: N(0, 2 / in) (He et al., 2015), for ReLU layers;
+    - ``zeros``: all zero (fine for a convex linear model, useless for a hidden layer).
+    """
+    std = {
+        "gaussian": 1e-3,
+        "xavier": np.sqrt(2.0 / (in_features + out_features)),
+        "he": np.sqrt(2.0 / in_features),
+        "zeros": 0.0,
+    }[init]
+    return std * rng.standard_normal((in_features, out_features))
+
+
+class Linear(Module):
+    """``scores = X @ weight + bias``; ``weight`` is (in_features, out_features).
+
+    The transpose of torch's ``nn.Linear`` layout, so that each column of ``weight`` is one
+    class template of ``in_features`` numbers (a 32x32x3 image for CIFAR-10).
+    """
+
+    param_names = ("weight", "bias")
+
+    def __init__(self, in_features, out_features, init="gaussian", seed=0, dtype=np.float32):
+        for name, value in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        choice("init", init, INITS)
+        self.in_features, self.out_features, self.init = int(in_features), int(out_features), init
+        rng = np.random.default_rng(seed)
+        self.weight = init_weight(self.in_features, self.out_features, init, rng).astype(dtype)
+        self.bias = np.zeros(self.out_features, dtype=dtype)
+        self.grad_weight = np.zeros_like(self.weight)
+        self.grad_bias = np.zeros_like(self.bias)
+        self._input = None
+
+    def forward(self, input):
+        self._input = self._check_input(input, self.in_features)
+        scores = self._input @ self.weight
+        scores += self.bias
+        return scores
+
+    def backward(self, grad_output, need_input_grad=True):
+        # grad_W += X^T G and grad_b += sum_rows G; dX = G W^T.
+        self.grad_weight += self._input.T @ grad_output
+        self.grad_bias += grad_output.sum(axis=0)
+        return grad_output @ self.weight.T if need_input_grad else None
+
+    def __repr__(self):
+        return f"Linear({self.in_features}, {self.out_features}, init={self.init!r})"

@@ -1,0 +1,71 @@
+"""Weight penalties R(W) added to the data loss: ``L = data_loss + R(W)``.
+
+The lecture's exact forms, applied to every module's ``weight`` (biases too only when
+``include_bias=True``):
+
+- ``L2(lam)``: ``lam * sum W^2``, gradient ``2 lam W``. PyTorch's ``weight_decay=wd`` adds
+  ``wd * W`` to the gradient, i.e. it is ``L2(lam=wd / 2)``.
+- ``L1(lam)``: ``lam * sum |W|``, subgradient ``lam * sign(W)`` (0 at W = 0).
+- ``ElasticNet(lam, beta)``: ``lam * sum (beta W^2 + |W|)``.
+
+``forward(model) -> float`` and ``backward(model)`` (adds into the models' ``grad_weight``).
+"""
+
+import numpy as np
+
+from .._validate import non_negative
+
+
+class Penalty:
+    def __init__(self, lam, include_bias=False):
+        self.lam = float(non_negative("penalty strength lam", lam))
+        self.include_bias = include_bias
+
+    def _pairs(self, model):
+        names = ("weight", "bias") if self.include_bias else ("weight",)
+        return [
+            (getattr(m, n), getattr(m, "grad_" + n))
+            for _, m, n in model.named_parameters()
+            if n in names
+        ]
+
+    def forward(self, model):
+        return float(sum(self.value(w) for w, _ in self._pairs(model)))
+
+    def backward(self, model):
+        for w, grad in self._pairs(model):
+            self.add_gradient(w, grad)
+
+    def __repr__(self):
+        return f"{type(self).__name__}(lam={self.lam})"
+
+
+class L2(Penalty):
+    def value(self, w):
+        return self.lam * np.vdot(w, w)
+
+    def add_gradient(self, w, grad):
+        grad += (2 * self.lam) * w
+
+
+class L1(Penalty):
+    def value(self, w):
+        return self.lam * np.abs(w).sum()
+
+    def add_gradient(self, w, grad):
+        grad += self.lam * np.sign(w)
+
+
+class ElasticNet(Penalty):
+    def __init__(self, lam, beta=1.0, include_bias=False):
+        super().__init__(lam, include_bias)
+        self.beta = float(non_negative("beta", beta))
+
+    def value(self, w):
+        return self.lam * (self.beta * np.vdot(w, w) + np.abs(w).sum())
+
+    def add_gradient(self, w, grad):
+        grad += self.lam * (2 * self.beta * w + np.sign(w))
+
+    def __repr__(self):
+        return f"ElasticNet(lam={self.lam}, beta={self.beta})"
