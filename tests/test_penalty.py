@@ -1,6 +1,8 @@
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import gradwise as gw
 from gradwise.nn import L1, L2, ElasticNet, Linear
@@ -65,11 +67,21 @@ def test_l2_is_half_of_torch_weight_decay():
     np.testing.assert_allclose(before - W.detach(), model.grad_weight, rtol=1e-15)
 
 
-def test_penalties_pass_gradient_check_through_objective(rng):
-    X, y = rng.standard_normal((10, 4)), rng.integers(0, 3, 10)
-    for penalty in (L2(0.5), L1(0.5), ElasticNet(0.5, 2.0)):
-        f = gw.objective(linear64(), gw.nn.SoftmaxCrossEntropy(), X, y, penalty)
-        assert gw.gradient_check(f, f.x).max_rel_error < 1e-6
+@settings(max_examples=20, deadline=None)
+@given(
+    n_in=st.integers(1, 6),
+    n_out=st.integers(2, 5),
+    lam=st.floats(1e-4, 10),
+    beta=st.floats(0, 5),
+    seed=st.integers(0, 2**16),
+)
+def test_penalties_pass_gradient_check_through_objective(n_in, n_out, lam, beta, seed):
+    rng = np.random.default_rng(seed)
+    X, y = rng.standard_normal((10, n_in)), rng.integers(0, n_out, 10)
+    for penalty in (L2(lam), L1(lam), ElasticNet(lam, beta), L2(lam, include_bias=True)):
+        f = gw.objective(linear64(seed, n_in, n_out), gw.nn.SoftmaxCrossEntropy(), X, y, penalty)
+        report = gw.gradient_check(f, f.x)
+        assert report.passed and report.max_rel_error < 1e-6, str(report)
 
 
 @pytest.mark.parametrize("make", [lambda: L2(-1), lambda: L1(-0.1), lambda: ElasticNet(1, -1)])
