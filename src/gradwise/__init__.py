@@ -8,7 +8,7 @@ print(gw.gradient_check(f, f.x, num_checks=20))
 
 __version__ = "0.1.0"
 
-from . import nn  # noqa: E402
+from . import nn, optim, surfaces  # noqa: E402
 from .errors import DataError, DivergenceError, GradwiseError, ModelFileError  # noqa: E402
 from .gradcheck import check_module, gradient_check  # noqa: E402
 from .objective import Objective, objective  # noqa: E402
@@ -22,5 +22,7 @@ __all__ = [
     "check_module",
     "gradient_check",
     "nn",
+    "optim",
+    "surfaces",
     "objective",
 ]

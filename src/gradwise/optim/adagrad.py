@@ -1,0 +1,73 @@
+"""AdaGrad (Duchi et al., 2011): per-coordinate steps scaled by the root of the gradient's
+historical sum of squares."""
+
+import numpy as np
+
+from .._validate import non_negative, positive
+from .base import Optimizer, flag
+
+
+class Adagrad(Optimizer):
+    r"""AdaGrad in PyTorch's convention, or the lecture's with ``eps_inside_sqrt=True``.
+
+    With ``g = grad f`` (``-grad f`` if ``maximize``) ``+ weight_decay * x``, ``t`` the steps
+    taken so far and ``G`` the state ``sum`` (starting at ``initial_accumulator_value``):
+
+        lr_t = lr / (1 + t * lr_decay)
+        G += g * g
+        x -= lr_t * g / (sqrt(G) + eps)          PyTorch / torch7 ``optim.adagrad`` (eps=1e-10)
+        x -= lr_t * g / sqrt(G + eps)            ``eps_inside_sqrt=True``: the lecture's
+                                                 ``W -= lr * g / sqrt(kappa + 1e-7)``
+
+    ``eps`` defaults to 1e-10 (PyTorch, torch7) or, with ``eps_inside_sqrt=True``, to the
+    lecture's 1e-7. Defaults otherwise follow ``torch.optim.Adagrad`` (``lr=1e-2``). The
+    effective step shrinks like ``1/sqrt(t)`` forever, which is why learning can stop early
+    on long runs (the lecture's question "what happens to the step size over long time?").
+    """
+
+    def __init__(
+        self,
+        lr=1e-2,
+        lr_decay=0.0,
+        weight_decay=0.0,
+        initial_accumulator_value=0.0,
+        eps=None,
+        *,
+        maximize=False,
+        eps_inside_sqrt=False,
+    ):
+        super().__init__()
+        self.lr = positive("lr", lr)
+        self.lr_decay = non_negative("lr_decay", lr_decay)
+        self.weight_decay = non_negative("weight_decay", weight_decay)
+        self.initial_accumulator_value = non_negative(
+            "initial_accumulator_value", initial_accumulator_value
+        )
+        self.eps_inside_sqrt = flag("eps_inside_sqrt", eps_inside_sqrt)
+        if eps is None:
+            eps = 1e-7 if self.eps_inside_sqrt else 1e-10
+        self.eps = positive("eps", eps)
+        self.maximize = flag("maximize", maximize)
+
+    def step(self, f, x):
+        """One update of ``x`` in place; returns the loss ``f`` reported."""
+        self.check_parameters(x)
+        loss, grad = self.evaluate(f, x)
+        g = self.effective_gradient(grad, x, self.hyper("weight_decay"), self.maximize)
+        lr = self.hyper("lr") / (1 + self.state["step"] * self.hyper("lr_decay"))
+        eps = self.hyper("eps")
+        total = self.buffer("sum", x, fill=self.initial_accumulator_value)
+        work = self.workspace("step", x)
+        np.multiply(g, g, out=work)
+        total += work
+        if self.eps_inside_sqrt:
+            np.add(total, eps, out=work)
+            np.sqrt(work, out=work)
+        else:
+            np.sqrt(total, out=work)
+            work += eps
+        np.divide(g, work, out=work)
+        work *= -lr
+        x += work
+        self.state["step"] += 1
+        return loss
