@@ -8,7 +8,7 @@ print(gw.gradient_check(f, f.x, num_checks=20))
 
 __version__ = "0.1.0"
 
-from . import nn, optim, surfaces  # noqa: E402
+from . import data, nn, optim, surfaces  # noqa: E402
 from .errors import DataError, DivergenceError, GradwiseError, ModelFileError  # noqa: E402
 from .gradcheck import check_module, gradient_check  # noqa: E402
 from .objective import Objective, objective  # noqa: E402
@@ -21,6 +21,7 @@ __all__ = [
     "Objective",
     "check_module",
     "gradient_check",
+    "data",
     "nn",
     "optim",
     "surfaces",

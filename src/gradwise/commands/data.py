@@ -1,0 +1,165 @@
+"""``gradwise data info|show``: what a dataset holds, and a picture of it.
+
+gradwise data info NAME_OR_PATH     counts per class and split, input size, cache location
+gradwise data show NAME_OR_PATH --out grid.png
+                                    a grid of sample images, one row per class, labelled
+                                    (a scatter plot for the 2-D synthetic sets)
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..data import DATASETS, load
+
+MAX_ROWS = 20
+
+
+def register(subparsers):
+    parser = subparsers.add_parser(
+        "data",
+        help="inspect datasets (counts, cache, sample images)",
+        description="Inspect a dataset: " + "; ".join(f"{k}: {v}" for k, v in DATASETS.items()),
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    info = actions.add_parser("info", help="counts per class and split, image size, cache")
+    _common_arguments(info)
+    info.set_defaults(func=run_info)
+
+    show = actions.add_parser("show", help="write a grid of sample images with class names")
+    _common_arguments(show)
+    show.add_argument("--out", required=True, type=Path, help="PNG file to write")
+    show.add_argument("--split", choices=("train", "test"), default="train")
+    show.add_argument("--per-class", type=int, default=8, help="images per class (default 8)")
+    show.add_argument("--seed", type=int, default=0, help="which images are drawn")
+    show.set_defaults(func=run_show)
+
+
+def _common_arguments(parser):
+    parser.add_argument(
+        "dataset", metavar="NAME_OR_PATH", help=f"one of {', '.join(DATASETS)}, or a path"
+    )
+    parser.add_argument(
+        "--size", type=int, nargs="+", metavar="N", help="resize image folders: S or H W"
+    )
+    parser.add_argument("--download", action="store_true", help="download CIFAR-10 if absent")
+    parser.add_argument("--no-cache", action="store_true", help="decode without the cache")
+
+
+def _load(args):
+    size = None
+    if args.size:
+        if len(args.size) > 2:
+            raise ValueError("--size takes one number (S) or two (H W)")
+        size = args.size[0] if len(args.size) == 1 else tuple(args.size)
+    return load(args.dataset, size=size, download=args.download, cache=not args.no_cache)
+
+
+def run_info(args):
+    ds = _load(args)
+    print(describe(ds))
+    return 0
+
+
+def describe(ds) -> str:
+    """The text of ``gradwise data info``."""
+    shape = "x".join(str(s) for s in ds.input_shape)
+    kind = "images" if ds.is_image else "features"
+    cache = str(ds.cache_path) if ds.cache_path else "not cached (built in memory)"
+    train, test = ds.class_counts("train"), ds.class_counts("test")
+    width = max(len("class"), *(len(c) for c in ds.classes))
+    lines = [
+        f"dataset:  {ds.name}",
+        f"source:   {ds.source}",
+        f"inputs:   {shape} {ds.X_train.dtype} {kind}",
+        f"classes:  {ds.num_classes}",
+        f"cache:    {cache}",
+        "",
+        f"{'class':<{width}}  {'train':>7}  {'test':>7}",
+    ]
+    for name, n_train, n_test in zip(ds.classes, train, test, strict=True):
+        lines.append(f"{name:<{width}}  {n_train:>7}  {n_test:>7}")
+    lines.append(f"{'total':<{width}}  {train.sum():>7}  {test.sum():>7}")
+    return "\n".join(lines)
+
+
+def run_show(args):
+    if args.per_class < 1:
+        raise ValueError(f"--per-class must be >= 1, got {args.per_class}")
+    ds = _load(args)
+    X = ds.X_train if args.split == "train" else ds.X_test
+    y = ds.y_train if args.split == "train" else ds.y_test
+    figure = (
+        image_grid(X, y, ds.classes, per_class=args.per_class, seed=args.seed)
+        if ds.is_image
+        else scatter(X, y, ds.classes)
+    )
+    figure.suptitle(f"{ds.name} ({args.split})")
+    _save_png(figure, args.out)
+    print(f"wrote {args.out}")
+    return 0
+
+
+def image_grid(X, y, classes, *, per_class=8, seed=0):
+    """A matplotlib Figure: one row per class (at most ``MAX_ROWS``), ``per_class`` columns."""
+    from matplotlib.figure import Figure
+
+    rng = np.random.default_rng(seed)
+    rows = list(range(min(len(classes), MAX_ROWS)))
+    figure = Figure(figsize=(1.0 + 0.9 * per_class, 0.3 + 0.9 * len(rows)), dpi=100)
+    axes = figure.subplots(len(rows), per_class, squeeze=False)
+    for row in rows:
+        members = np.flatnonzero(y == row)
+        picked = np.sort(rng.choice(members, size=min(per_class, len(members)), replace=False))
+        for col in range(per_class):
+            ax = axes[row, col]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            if col < len(picked):
+                _imshow(ax, np.asarray(X[picked[col]]))
+        axes[row, 0].set_ylabel(classes[row], rotation=0, ha="right", va="center", fontsize=9)
+    figure.subplots_adjust(left=0.14, right=0.99, bottom=0.01, top=0.93, wspace=0.05, hspace=0.05)
+    return figure
+
+
+def _imshow(ax, image):
+    if image.shape[-1] == 1:
+        ax.imshow(image[..., 0], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+    else:
+        ax.imshow(image, interpolation="nearest")
+
+
+def scatter(X, y, classes):
+    """A matplotlib Figure with the first two features, coloured by class."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(5.5, 5), dpi=100)
+    ax = figure.subplots()
+    for index, name in enumerate(classes):
+        points = X[y == index]
+        ax.scatter(points[:, 0], points[:, 1], s=8, label=name)
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.legend(loc="best", fontsize=8)
+    return figure
+
+
+def _save_png(figure, out):
+    """Render with the Agg canvas (no GUI backend) to a temp file, then rename into place."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(figure)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            figure.savefig(stream, format="png")
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
