@@ -12,16 +12,19 @@ from . import data, nn, optim, surfaces  # noqa: E402
 from .errors import DataError, DivergenceError, GradwiseError, ModelFileError  # noqa: E402
 from .gradcheck import check_module, gradient_check  # noqa: E402
 from .objective import Objective, objective  # noqa: E402
+from .train import History, fit  # noqa: E402
 
 __all__ = [
     "DataError",
     "DivergenceError",
     "GradwiseError",
+    "History",
     "ModelFileError",
     "Objective",
     "check_module",
     "gradient_check",
     "data",
+    "fit",
     "nn",
     "optim",
     "surfaces",

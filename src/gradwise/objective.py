@@ -7,6 +7,7 @@ and its gradient with respect to the model's flat parameter vector (see
 
 import numpy as np
 
+from .fused import FusedLinearLoss
 from .nn.flat import flatten, parameter_blocks
 from .nn.loss import Criterion
 from .nn.module import Module
@@ -20,6 +21,12 @@ class Objective:
     keep it. ``x`` may be the model's flat vector (no copy) or any vector of the same size
     (copied into the model first, which is what line searches need). ``set_data`` swaps the
     batch; ``calls`` counts evaluations.
+
+    A single :class:`~gradwise.nn.Linear` layer with :class:`~gradwise.nn.SoftmaxCrossEntropy`
+    or :class:`~gradwise.nn.MulticlassHinge` is evaluated by
+    :class:`~gradwise.fused.FusedLinearLoss` (same values, one pass over ``X``) whenever ``X``
+    is a C-contiguous array of the model's dtype; everything else goes through the modules'
+    ``forward``/``backward``.
     """
 
     def __init__(self, model, loss, X, y, penalty=None):
@@ -32,6 +39,7 @@ class Objective:
         self.model, self.loss, self.penalty = model, loss, penalty
         self.x, self.g = flatten(model)
         self.calls = 0
+        self._fused = FusedLinearLoss(loss) if FusedLinearLoss.supports(model, loss) else None
         self.set_data(X, y)
 
     def set_data(self, X, y):
@@ -51,9 +59,17 @@ class Objective:
                 raise ValueError(f"x must have shape {self.x.shape}, got {np.shape(x)}")
             self.x[...] = x
         self.calls += 1
-        self.g.fill(0)
-        value = self.loss.forward(self.model.forward(self.X), self.y)
-        self.model.backward(self.loss.backward(), need_input_grad=False)
+        model = self.model
+        fused = self._fused
+        if fused is not None and fused.loss is self.loss and fused.accepts(self.X, model.weight):
+            # Overwrites grad_weight and grad_bias, which together are all of g.
+            value = fused(
+                self.X, self.y, model.weight, model.bias, model.grad_weight, model.grad_bias
+            )
+        else:
+            self.g.fill(0)
+            value = self.loss.forward(model.forward(self.X), self.y)
+            model.backward(self.loss.backward(), need_input_grad=False)
         if self.penalty is not None:
             value += self.penalty.forward(self.model)
             self.penalty.backward(self.model)

@@ -1,0 +1,190 @@
+"""One epoch of minibatch SGD + momentum on CIFAR-10: gradwise vs PyTorch vs a bare BLAS pass.
+
+The problem: a linear softmax classifier (W: 3072 x 10, b: 10) on the 50,000 CIFAR-10
+training images (float32, per-pixel mean subtracted), mean cross-entropy + 2.5e-4 * ||W||^2,
+SGD with lr 0.01 and momentum 0.9 (PyTorch's form), minibatches of 256 rows in the order
+``np.random.default_rng(0).permutation(50000)``.
+
+- gradwise: ``gradwise.fit(..., epochs=1, batch_size=256, evaluate_train=False)``;
+- PyTorch (CPU): ``torch.nn.Linear`` with the same initial weights, ``F.cross_entropy``,
+  ``torch.optim.SGD(lr, momentum, weight_decay=5e-4)`` (PyTorch's ``weight_decay`` is twice
+  our L2 strength), the same batches gathered with ``X[idx]``; the final weights are
+  compared with gradwise's to show it is the same computation;
+- bare: ``S = X @ W`` and ``X.T @ S`` over the whole matrix, the two products any epoch
+  needs, with nothing else.
+
+Prints the median of ``--repeats`` runs of each, the ratios gradwise/PyTorch (goal <= 0.7) and
+gradwise/bare (goal <= 1.5), and the peak memory of the gradwise epoch (the training matrix
+plus everything ``fit`` allocates, from ``tracemalloc``) over the training matrix (goal <= 1.5).
+
+    python benchmarks/bench_epoch_sgd.py [--data ../shared/data/cifar10-jpeg.tar.gz] [--threads N]
+
+``--threads N`` runs NumPy's BLAS and PyTorch on N threads (default: their own defaults). On a
+machine whose cores other processes also use, minibatch-sized products suffer from BLAS
+threads waiting for a busy core; one thread each is the steadier comparison there.
+
+Without the CIFAR-10 copy it falls back to random data of the same shape (and says so).
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+
+def _threads_from_argv():
+    # BLAS reads its thread count when NumPy is first imported, so this runs before that.
+    if "--threads" in sys.argv:
+        count = sys.argv[sys.argv.index("--threads") + 1]
+        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[name] = count
+
+
+_threads_from_argv()
+
+import numpy as np  # noqa: E402
+
+import gradwise as gw  # noqa: E402
+from gradwise.optim.sgd import SGD  # noqa: E402
+from gradwise.train import fit  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = ROOT / ".." / "shared" / "data" / "cifar10-jpeg.tar.gz"
+LR, MOMENTUM, L2, BATCH, SEED = 0.01, 0.9, 2.5e-4, 256, 0
+
+
+def training_matrix(path):
+    if path.exists():
+        from gradwise.data import load, preprocessing
+
+        ds = load(str(path))
+        pipeline = preprocessing(center="pixel").fit(ds.X_train)
+        X = pipeline(ds.X_train)
+        return np.ascontiguousarray(X, dtype=np.float32), ds.y_train, f"CIFAR-10 ({path.name})"
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((50000, 3072), dtype=np.float32) * 0.25
+    return X, rng.integers(0, 10, 50000), "random data (CIFAR-10 copy not found)"
+
+
+def gradwise_epoch(X, y):
+    model = gw.nn.Linear(3072, 10, seed=SEED)
+    optimizer = SGD(lr=LR, momentum=MOMENTUM)
+    started = time.perf_counter()
+    fit(
+        model,
+        gw.nn.SoftmaxCrossEntropy(),
+        (X, y),
+        optimizer,
+        penalty=gw.nn.L2(L2),
+        epochs=1,
+        batch_size=BATCH,
+        seed=SEED,
+        evaluate_train=False,
+        progress=False,
+    )
+    return time.perf_counter() - started, model
+
+
+def torch_epoch(X, y, initial):
+    import torch
+    import torch.nn.functional as F
+
+    X_t, y_t = torch.from_numpy(np.require(X, requirements="W")), torch.from_numpy(np.array(y))
+    layer = torch.nn.Linear(3072, 10)
+    with torch.no_grad():
+        layer.weight.copy_(torch.from_numpy(initial.weight.T.copy()))
+        layer.bias.copy_(torch.from_numpy(initial.bias.copy()))
+    # Weight decay on W only, as gradwise's L2 penalty: biases go in a group without it.
+    optimizer = torch.optim.SGD(
+        [{"params": [layer.weight]}, {"params": [layer.bias], "weight_decay": 0.0}],
+        lr=LR,
+        momentum=MOMENTUM,
+        weight_decay=2 * L2,
+    )
+    order = torch.from_numpy(np.random.default_rng(SEED).permutation(len(y)))
+    started = time.perf_counter()
+    for start in range(0, len(y), BATCH):
+        idx = order[start : start + BATCH]
+        optimizer.zero_grad(set_to_none=False)
+        loss = F.cross_entropy(layer(X_t[idx]), y_t[idx])
+        loss.backward()
+        optimizer.step()
+    return time.perf_counter() - started, layer
+
+
+def bare_pass(X):
+    W = np.random.default_rng(0).standard_normal((3072, 10)).astype(np.float32) * 1e-3
+    grad = np.empty_like(W)
+    started = time.perf_counter()
+    S = X @ W
+    np.matmul(X.T, S, out=grad)
+    return time.perf_counter() - started
+
+
+def peak_fit_memory(X, y):
+    """Bytes ``fit`` allocates at its peak (NumPy reports its allocations to tracemalloc)."""
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    gradwise_epoch(X, y)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, help="BLAS and PyTorch threads")
+    args = parser.parse_args()
+
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    X, y, what = training_matrix(args.data)
+    print(f"data: {what}, X {X.shape} float32 = {X.nbytes / 2**20:.0f} MiB")
+    print(
+        f"threads: torch {torch.get_num_threads()}, NumPy's BLAS "
+        f"{os.environ.get('OPENBLAS_NUM_THREADS', 'its default')}; "
+        f"python {sys.version.split()[0]}"
+    )
+
+    gradwise_epoch(X[:2048], y[:2048])  # warm up BLAS and imports
+    times_gw, times_torch, times_bare = [], [], []
+    for _ in range(args.repeats):
+        t, model = gradwise_epoch(X, y)
+        times_gw.append(t)
+        t, layer = torch_epoch(X, y, gw.nn.Linear(3072, 10, seed=SEED))
+        times_torch.append(t)
+        times_bare.append(bare_pass(X))
+    difference = max(
+        float(np.abs(layer.weight.detach().numpy().T - model.weight).max()),
+        float(np.abs(layer.bias.detach().numpy() - model.bias).max()),
+    )
+    extra = peak_fit_memory(X, y)
+
+    gw_t, torch_t, bare_t = (statistics.median(t) for t in (times_gw, times_torch, times_bare))
+    print(
+        f"one epoch, batch {BATCH}, SGD lr {LR} momentum {MOMENTUM}, L2 {L2} "
+        f"(median of {args.repeats}):"
+    )
+    print(f"  gradwise      {gw_t:7.3f} s   runs: {', '.join(f'{t:.3f}' for t in times_gw)}")
+    print(f"  PyTorch       {torch_t:7.3f} s   runs: {', '.join(f'{t:.3f}' for t in times_torch)}")
+    print(f"  bare X@W+X'G  {bare_t:7.3f} s   runs: {', '.join(f'{t:.3f}' for t in times_bare)}")
+    print(f"  final weights gradwise vs PyTorch: max |difference| = {difference:.2e}")
+    print(f"ratio gradwise / PyTorch   = {gw_t / torch_t:.2f}   (goal <= 0.7)")
+    print(f"ratio gradwise / bare pass = {gw_t / bare_t:.2f}   (goal <= 1.5)")
+    peak = X.nbytes + extra
+    print(
+        f"peak memory: training matrix {X.nbytes / 2**20:.0f} MiB + fit's allocations "
+        f"{extra / 2**20:.1f} MiB = {peak / X.nbytes:.3f} x the training matrix (goal <= 1.5)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,306 @@
+"""``gradwise sweep``: choose a classifier's hyperparameters by random or grid search.
+
+Each searched flag takes a list (``--optimizer sgd,adam``) or a range (``--lr
+1e-4:1e-1:log``; ``:int`` for integers); flags not given keep the classifier's default.
+Trials are scored on a stratified validation split of the training data (``--val-fraction``)
+or by k-fold cross-validation (``--folds``); the best configuration is refit on all the
+training data and scored once on the test set.
+
+The output folder (``--out``) receives ``sweep.json`` (what the trials are computed on),
+``trials.jsonl`` (one line per finished trial, appended as it completes), ``result.json``
+(best configuration, validation and test accuracy, wall time) and ``heatmap.png``
+(validation accuracy over learning rate and regularisation strength). Running the same
+command again skips the trials already in ``trials.jsonl``.
+"""
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..executors import EXECUTORS, get_executor
+from ..search import (
+    Choice,
+    GridSearch,
+    RandomSearch,
+    format_table,
+    parse_dimension,
+    stratified_subset,
+    write_json_atomic,
+)
+
+#: ``--model`` -> the estimator class name in :mod:`gradwise.estimators`.
+MODELS = {"linear": "SoftmaxClassifier", "svm": "SVMClassifier", "mlp": "MLPClassifier"}
+
+#: Searchable flags -> estimator parameter, and whether their values are names (a list only).
+SEARCHED = {
+    "optimizer": ("optimizer", True),
+    "lr": ("lr", False),
+    "reg": ("reg", False),
+    "batch_size": ("batch_size", False),
+    "epochs": ("epochs", False),
+    "schedule": ("schedule", True),
+    "hidden": ("hidden", False),
+}
+
+
+def register(subparsers):
+    p = subparsers.add_parser(
+        "sweep",
+        help="choose hyperparameters by random or grid search on validation data",
+        description="Random or grid search over a classifier's hyperparameters, scored on a "
+        "stratified validation split or by k-fold cross-validation; the best configuration "
+        "is refit on all training data and scored once on the test set. Re-running the "
+        "same command resumes: finished trials are skipped.",
+    )
+    p.add_argument("--data", default="cifar10-sample", help="dataset name or path")
+    p.add_argument(
+        "--model",
+        default="linear",
+        choices=tuple(MODELS),
+        help="linear (softmax), svm (linear multiclass SVM) or mlp (default linear)",
+    )
+    p.add_argument("--optimizer", help="optimizer names, e.g. sgd,adam")
+    p.add_argument("--lr", help="learning rate: list or range, e.g. 1e-4:1e-1:log")
+    p.add_argument("--reg", help="L2 strength: list or range, e.g. 1e-5:1e-1:log")
+    p.add_argument("--batch-size", help="rows per step: list or range, e.g. 64,256")
+    p.add_argument("--epochs", help="epochs: list or range, e.g. 5:20:int")
+    p.add_argument("--schedule", help="learning-rate schedules, e.g. none,cosine")
+    p.add_argument("--hidden", help="mlp hidden units: list or range, e.g. 32:512:log:int")
+    p.add_argument(
+        "--preprocess", default="mean", help="none, mean, channel-mean or standardize (mean)"
+    )
+    p.add_argument(
+        "--search", choices=("random", "grid"), default="random", help="(default random)"
+    )
+    p.add_argument("--trials", type=int, default=20, help="random search trials (default 20)")
+    p.add_argument(
+        "--grid-points", type=int, default=5, help="values per range in a grid (default 5)"
+    )
+    p.add_argument("--folds", type=int, help="k-fold cross-validation with this many folds")
+    p.add_argument(
+        "--val-fraction",
+        type=float,
+        default=0.1,
+        help="stratified validation fraction when --folds is not given (default 0.1)",
+    )
+    p.add_argument(
+        "--train-size", type=int, help="use a stratified subset of this many training rows"
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of configurations, splits, weights")
+    p.add_argument("--executor", choices=EXECUTORS, default="local", help="(default local)")
+    p.add_argument("--address", help="Ray cluster: auto or HOST:PORT (default: start one)")
+    p.add_argument("--workers", type=int, help="parallel trials (default: every core)")
+    p.add_argument("--top", type=int, default=20, help="rows of the ranked table (default 20)")
+    p.add_argument("--out", type=Path, help="output folder (default runs/sweep-DATE-TIME)")
+    p.set_defaults(func=run)
+
+
+def run(args):
+    started = time.perf_counter()
+    space = search_space(args)
+    estimator = build_estimator(args)
+    executor = get_executor(args.executor, workers=args.workers, address=args.address)
+    for name in ("trials", "grid_points", "top"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    out = args.out if args.out is not None else _default_out()
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file, not a folder")
+    common = dict(
+        folds=args.folds,
+        val_fraction=args.val_fraction,
+        seed=args.seed,
+        out=out,
+        executor=executor,
+        on_trial=_progress_printer(args),
+    )
+    if args.search == "grid":
+        search = GridSearch(estimator, space, points=args.grid_points, **common)
+    else:
+        search = RandomSearch(estimator, space, n_trials=args.trials, **common)
+
+    executor.check()  # fail in seconds on a Ray address that does not answer
+
+    from ..data import load
+
+    ds = load(args.data)
+    try:
+        X, y = stratified_subset(ds.X_train, ds.y_train, args.train_size, args.seed)
+    except ValueError as err:
+        raise ValueError(f"--train-size: {err}") from None
+    scheme = f"{args.folds}-fold CV" if args.folds else f"{args.val_fraction:g} validation split"
+    print(
+        f"sweep: {len(search.configs())} {args.search} trials of {type(estimator).__name__} "
+        f"on {len(y)} training rows ({scheme}), executor {executor.name} -> {out}",
+        flush=True,
+    )
+    search.fit(X, y)
+    if search.n_skipped_:
+        print(f"(skipped {search.n_skipped_} trials already in {out / 'trials.jsonl'})")
+    test_score = search.score(ds.X_test, ds.y_test)
+    seconds = time.perf_counter() - started
+    print(format_table(search.ranked_, top=args.top))
+    print(
+        f"best: trial {search.best_trial_['trial']} {_params_text(search.best_params_)}: "
+        f"val acc {search.best_score_:.4f}; refit on {len(y)} rows, "
+        f"test acc {test_score:.4f} ({len(ds.y_test)} test rows); {seconds:.1f} s"
+    )
+    result = {
+        "data": str(args.data),
+        "estimator": type(estimator).__name__,
+        "base_params": _plain_params(estimator.get_params()),
+        "best_trial": search.best_trial_["trial"],
+        "best_params": search.best_params_,
+        "val_score": search.best_score_,
+        "test_score": test_score,
+        "n_train": int(len(y)),
+        "n_test": int(len(ds.y_test)),
+        "n_trials": len(search.trials_),
+        "n_failed": sum(r["status"] != "ok" for r in search.trials_),
+        "n_skipped": search.n_skipped_,
+        "seconds": seconds,
+        "command": "gradwise " + " ".join(sys.argv[1:]),
+    }
+    write_json_atomic(out / "result.json", result)
+    written = [out / "trials.jsonl", out / "result.json"]
+    picture = heatmap(search.trials_, out / "heatmap.png")
+    if picture is not None:
+        written.append(picture)
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def search_space(args):
+    """``{parameter: dimension}`` from the searched flags that were given."""
+    space = {}
+    for flag, (param, names_only) in SEARCHED.items():
+        text = getattr(args, flag)
+        if text is None:
+            continue
+        try:
+            if names_only:
+                items = [item.strip() for item in text.split(",")]
+                if not all(items):
+                    raise ValueError(f"empty name in {text!r}")
+                space[param] = Choice(items)
+            else:
+                space[param] = parse_dimension(text)
+        except ValueError as err:
+            raise ValueError(f"--{flag.replace('_', '-')}: {err}") from None
+    if not space:
+        flags = ", ".join("--" + f.replace("_", "-") for f in SEARCHED)
+        raise ValueError(f"nothing to search: give at least one of {flags}")
+    if "hidden" in space and args.model != "mlp":
+        raise ValueError("--hidden is only searched with --model mlp")
+    return space
+
+
+def build_estimator(args):
+    """The classifier every trial starts from (its defaults, ``--preprocess``, ``--seed``)."""
+    from .. import estimators
+
+    cls = getattr(estimators, MODELS[args.model])
+    return cls(preprocessing=args.preprocess, seed=args.seed)
+
+
+def heatmap(records, path, x="lr", y="reg"):
+    """Validation accuracy over ``(x, y)`` in log-log axes, one panel per optimizer.
+
+    Each trial is a square coloured by its validation accuracy (failed trials: grey
+    crosses); the best trial is ringed. Returns the path written, or ``None`` when the
+    search did not vary both parameters.
+    """
+    from matplotlib.colors import Normalize
+
+    from ..plot.style import new_figure, save_figure
+
+    points = [r for r in records if _positive(r["params"].get(x)) and _positive(r["params"].get(y))]
+    if len({r["params"][x] for r in points}) < 2 or len({r["params"][y] for r in points}) < 2:
+        return None
+    groups = sorted({str(r["params"].get("optimizer", "")) for r in points})
+    ok = [r for r in points if r["status"] == "ok"]
+    scores = [r["val_score"] for r in ok]
+    norm = Normalize(vmin=min(scores, default=0.0), vmax=max(scores, default=1.0))
+    best = max(ok, key=lambda r: (r["val_score"], -r["trial"]), default=None)
+    fig = new_figure(4.2 * len(groups) + 1.2, 4.0)
+    axes = fig.subplots(1, len(groups), squeeze=False, sharex=True, sharey=True)[0]
+    image = None
+    for ax, group in zip(axes, groups, strict=True):
+        mine = [r for r in points if str(r["params"].get("optimizer", "")) == group]
+        good = [r for r in mine if r["status"] == "ok"]
+        bad = [r for r in mine if r["status"] != "ok"]
+        image = ax.scatter(
+            [r["params"][x] for r in good],
+            [r["params"][y] for r in good],
+            c=[r["val_score"] for r in good],
+            cmap="viridis",
+            norm=norm,
+            marker="s",
+            s=90,
+        )
+        if bad:
+            ax.scatter(
+                [r["params"][x] for r in bad],
+                [r["params"][y] for r in bad],
+                marker="x",
+                color="0.5",
+                label="failed",
+            )
+            ax.legend(loc="lower left", fontsize=8)
+        if best is not None and best in good:
+            ax.scatter(
+                [best["params"][x]], [best["params"][y]], s=260, facecolors="none", edgecolors="r"
+            )
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(f"{x} (log scale)")
+        ax.set_title(group or "validation accuracy")
+    axes[0].set_ylabel(f"{y} (log scale)")
+    fig.colorbar(image, ax=list(axes), label="validation accuracy")
+    return save_figure(fig, path)
+
+
+def _progress_printer(args):
+    count = [0]
+
+    def report(record):
+        count[0] += 1
+        status = (
+            f"val acc {record['val_score']:.4f}"
+            if record["status"] == "ok"
+            else f"failed ({record['error']})"
+        )
+        print(
+            f"[{count[0]}] trial {record['trial']}: {_params_text(record['params'])}: "
+            f"{status} ({record['seconds']:.1f} s)",
+            flush=True,
+        )
+
+    return report
+
+
+def _params_text(params):
+    return " ".join(
+        f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items()
+    )
+
+
+def _plain_params(params):
+    return json.loads(json.dumps(params, default=repr))
+
+
+def _positive(value):
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and value > 0
+        and np.isfinite(value)
+    )
+
+
+def _default_out():
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"sweep-{stamp}"

@@ -1,0 +1,334 @@
+"""``gradwise train``: train a classifier on a dataset and write a run folder.
+
+With no flags it trains a linear softmax classifier on the packaged ``cifar10-sample`` (500
+train + 100 test real CIFAR-10 images per class). The run folder (``--out``, default
+``runs/train-<date>-<time>``) receives
+
+- ``model.npz``: the classifier (:func:`gradwise.estimators.load` reads it);
+- ``history.json``: per-step loss and learning rate, per-epoch records;
+- ``summary.json``: settings, final objective, train/validation/test accuracy, time;
+- ``checkpoint.npz`` (``--resume`` continues from it) and ``log.jsonl`` (one JSON per epoch).
+
+Every setting is checked before any data is read or any file written; a folder that
+already holds a run is never overwritten unless ``--overwrite`` is given.
+"""
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DivergenceError
+from ..train import SCHEDULE_HELP, History, write_text_atomic
+
+#: Settings and their defaults (the flags' defaults are None, so that a flag given on the
+#: command line can be told apart from a default, which ``--resume`` needs).
+DEFAULTS = {
+    "data": "cifar10-sample",
+    "model": "linear",
+    "hidden": [100],
+    "loss": "softmax",
+    "optimizer": "momentum",
+    "lr": None,
+    "reg": 2.5e-4,
+    "epochs": 10,
+    "batch_size": 256,
+    "schedule": "cosine",
+    "preprocess": "mean",
+    "val_fraction": 0.1,
+    "early_stopping": None,
+    "seed": 0,
+    "dtype": "float32",
+}
+RUN_FILES = ("model.npz", "history.json", "summary.json", "checkpoint.npz", "log.jsonl")
+
+
+def register(subparsers):
+    p = subparsers.add_parser(
+        "train",
+        help="train a classifier and write model, history and summary to a run folder",
+        description="Train a linear (or one-hidden-layer) classifier with minibatch SGD or "
+        "any gradwise optimizer. With no flags: linear softmax on the packaged cifar10-sample.",
+    )
+    add_training_arguments(p)
+    p.add_argument("--out", type=Path, help="run folder (default runs/train-DATE-TIME)")
+    p.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=1,
+        metavar="EPOCHS",
+        help="save a checkpoint every EPOCHS epochs (0: only at the end; default 1)",
+    )
+    p.add_argument(
+        "--checkpoint-every-steps",
+        type=int,
+        default=0,
+        metavar="STEPS",
+        help="also save a checkpoint every STEPS steps (default 0: off)",
+    )
+    p.add_argument("--quiet", action="store_true", help="print only the final summary")
+    p.set_defaults(func=run)
+
+
+def add_training_arguments(p, *, optimizer=True):
+    """The flags that define a training run (shared with ``gradwise compare``)."""
+    d = DEFAULTS
+    p.add_argument("--data", help=f"dataset name or path (default {d['data']})")
+    p.add_argument("--model", help="linear or mlp (default linear)")
+    p.add_argument(
+        "--hidden", type=int, nargs="+", metavar="UNITS", help="hidden layer sizes for mlp (100)"
+    )
+    p.add_argument("--loss", help="softmax or svm (default softmax)")
+    if optimizer:
+        p.add_argument(
+            "--optimizer",
+            help="sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw, lbfgs (default momentum)",
+        )
+        p.add_argument("--lr", type=float, help="learning rate (default: the optimizer's)")
+    p.add_argument("--reg", type=float, help=f"L2 strength lam in lam*sum W^2 ({d['reg']})")
+    p.add_argument("--epochs", type=int, help=f"passes over the training data ({d['epochs']})")
+    p.add_argument(
+        "--batch-size", help=f"rows per step, or 'full' for full batch ({d['batch_size']})"
+    )
+    p.add_argument("--schedule", help=f"{SCHEDULE_HELP} (default {d['schedule']})")
+    p.add_argument("--preprocess", help="none, mean, channel-mean or standardize (default mean)")
+    p.add_argument("--val-fraction", type=float, help="training rows held out for validation (0.1)")
+    p.add_argument("--early-stopping", type=int, metavar="PATIENCE", help="epochs without gain")
+    p.add_argument("--seed", type=int, help="seed of initial weights, split and order (0)")
+    p.add_argument("--dtype", help="float32 or float64 (default float32)")
+
+
+def settings_from(args, base=None):
+    """The run's settings: the flags given, else ``base`` (a resumed run's), else DEFAULTS."""
+    settings = dict(base or DEFAULTS)
+    for key in DEFAULTS:
+        value = getattr(args, key, None)
+        if value is not None:
+            settings[key] = value
+    if isinstance(settings["batch_size"], str):
+        settings["batch_size"] = parse_batch_size(settings["batch_size"])
+    return settings
+
+
+def parse_batch_size(text):
+    if text.strip().lower() in ("full", "none", "all"):
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"--batch-size must be a number of rows or 'full', got {text!r}") from None
+    if value < 1:
+        raise ValueError(f"--batch-size must be >= 1, got {value}")
+    return value
+
+
+def build_classifier(settings, optimizer=None, lr=None):
+    """The classifier the settings describe (checked: raises ValueError on a bad setting)."""
+    from ..estimators import MLPClassifier, SoftmaxClassifier, SVMClassifier
+
+    model, loss = settings["model"], settings["loss"]
+    if model not in ("linear", "mlp"):
+        raise ValueError(f"--model must be 'linear' or 'mlp', got {model!r}")
+    if loss not in ("softmax", "svm"):
+        raise ValueError(f"--loss must be 'softmax' or 'svm', got {loss!r}")
+    optimizer = settings["optimizer"] if optimizer is None else optimizer
+    lr = settings["lr"] if lr is None else lr
+    if lr is not None and not lr > 0:
+        raise ValueError(f"--lr must be > 0, got {lr}")
+    for key in ("reg", "val_fraction"):
+        if settings[key] < 0:
+            raise ValueError(f"--{key.replace('_', '-')} must be >= 0, got {settings[key]}")
+    if settings["epochs"] < 1:
+        raise ValueError(f"--epochs must be >= 1, got {settings['epochs']}")
+    batch_size = settings["batch_size"]
+    if optimizer.strip().lower() == "lbfgs" and batch_size is not None:
+        batch_size = None  # L-BFGS is a full-batch method (the lecture: disable stochasticity)
+    common = dict(
+        reg=settings["reg"],
+        optimizer=optimizer,
+        lr=lr,
+        epochs=settings["epochs"],
+        batch_size=batch_size,
+        schedule=None if optimizer.strip().lower() == "lbfgs" else settings["schedule"],
+        preprocessing=settings["preprocess"],
+        validation_fraction=settings["val_fraction"],
+        early_stopping=settings["early_stopping"],
+        dtype=settings["dtype"],
+        seed=settings["seed"],
+    )
+    if model == "mlp":
+        clf = MLPClassifier(hidden=tuple(settings["hidden"]), loss=loss, **common)
+    elif loss == "svm":
+        clf = SVMClassifier(**common)
+    else:
+        clf = SoftmaxClassifier(**common)
+    clf._check_params()
+    return clf
+
+
+def load_dataset(name):
+    from ..data import load
+
+    return load(name)
+
+
+def default_out(prefix):
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = Path("runs") / f"{prefix}-{stamp}"
+    n = 2
+    while out.exists():
+        out = Path("runs") / f"{prefix}-{stamp}-{n}"
+        n += 1
+    return out
+
+
+def check_out_folder(out, *, overwrite=False, resume=False):
+    """Refuse to overwrite a run unless asked; the folder must not be a file."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file, not a folder")
+    if resume:
+        if not (out / "checkpoint.npz").is_file():
+            raise ValueError(f"--resume: {out} holds no checkpoint.npz to continue from")
+        return
+    existing = [name for name in RUN_FILES if (out / name).exists()]
+    if existing and not overwrite:
+        raise ValueError(
+            f"{out} already holds a run ({', '.join(existing)}); "
+            "choose another --out, or pass --overwrite or --resume"
+        )
+
+
+def run(args):
+    for name in ("checkpoint_every", "checkpoint_every_steps"):
+        if getattr(args, name) < 0:
+            raise ValueError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(args, name)}")
+    if args.resume and args.out is None:
+        raise ValueError("--resume needs --out: the run folder to continue")
+    out = args.out if args.out is not None else default_out("train")
+    from ..callbacks import Checkpoint, JSONLogger, PrintEpochs
+    from ..checkpoint import load_checkpoint
+
+    resume_state = None
+    if args.resume:
+        check_out_folder(out, resume=True)
+        resume_state = load_checkpoint(out / "checkpoint.npz")
+        saved = resume_state.extra.get("settings")
+        if not isinstance(saved, dict):
+            raise ValueError(f"{out}/checkpoint.npz was not written by gradwise train")
+        settings = _resumed_settings(args, saved)
+        clf = build_classifier(settings)
+    else:
+        settings = settings_from(args)
+        clf = build_classifier(settings)  # every setting is checked before the folder
+        check_out_folder(out, overwrite=args.overwrite)
+    ds = load_dataset(settings["data"])
+    out.mkdir(parents=True, exist_ok=True)
+    if args.overwrite and not args.resume:
+        for name in RUN_FILES:
+            (out / name).unlink(missing_ok=True)
+
+    callbacks = [
+        Checkpoint(
+            out / "checkpoint.npz",
+            every_epochs=args.checkpoint_every,
+            every_steps=args.checkpoint_every_steps,
+            extra={"settings": settings},
+        ),
+        JSONLogger(out / "log.jsonl"),
+    ]
+    interactive = sys.stderr.isatty()
+    if not args.quiet and not interactive:
+        callbacks.append(PrintEpochs())
+    clf.verbose = interactive and not args.quiet
+    if not args.quiet:
+        print(f"training {describe(settings, clf)} on {ds!r} -> {out}", flush=True)
+    started = time.perf_counter()
+    y_names = np.asarray(ds.classes)[ds.y_train]
+    error = None
+    try:
+        clf.fit(ds.X_train, y_names, classes=ds.classes, callbacks=callbacks, resume=resume_state)
+    except DivergenceError as err:
+        error = err
+    seconds = time.perf_counter() - started
+    summary = write_run(out, clf, ds, settings, seconds)
+    if error is not None:
+        raise DivergenceError(f"{error} (the run up to there is in {out})") from error
+    print_summary(summary, out)
+    return 0
+
+
+def _resumed_settings(args, saved):
+    given = {k: getattr(args, k) for k in DEFAULTS if getattr(args, k, None) is not None}
+    if "batch_size" in given:
+        given["batch_size"] = parse_batch_size(given["batch_size"])
+    for key, value in given.items():
+        if key != "epochs" and value != saved.get(key):
+            raise ValueError(
+                f"--resume continues the saved run, which has {key}={saved.get(key)!r}; "
+                f"drop --{key.replace('_', '-')} (only --epochs may change)"
+            )
+    settings = dict(saved)
+    settings.update(given)
+    return settings
+
+
+def describe(settings, clf):
+    from ..estimators import DEFAULT_LR
+
+    model = (
+        f"mlp {'x'.join(str(h) for h in settings['hidden'])}"
+        if settings["model"] == "mlp"
+        else "linear"
+    )
+    lr = clf.lr if clf.lr is not None else DEFAULT_LR.get(clf.optimizer.strip().lower())
+    schedule = f", {clf.schedule} schedule" if clf.schedule not in (None, "none") else ""
+    return (
+        f"{model} {settings['loss']} / {settings['optimizer']} (lr {lr:g}{schedule}, "
+        f"batch {clf.batch_size or 'full'}, {settings['epochs']} epochs)"
+    )
+
+
+def write_run(out, clf, ds, settings, seconds):
+    """Write model.npz, history.json and summary.json; return the summary."""
+    history = clf.history_ if clf.history_ is not None else History()
+    y_test_names = np.asarray(ds.classes)[ds.y_test]
+    test_acc = clf.score(ds.X_test, y_test_names) if len(ds.y_test) else None
+    last = history.last
+    summary = {
+        "data": settings["data"],
+        "settings": settings,
+        "initial_lr": history.lr[0] if history.lr else None,
+        "epochs_run": len(history.epochs),
+        "steps": len(history.loss),
+        "final_objective": last.get("train_loss"),
+        "train_acc": last.get("train_acc"),
+        "val_acc": last.get("val_acc"),
+        "test_acc": test_acc,
+        "n_train": int(len(ds.y_train)),
+        "n_test": int(len(ds.y_test)),
+        "seconds": seconds,
+        "stop_reason": history.stop_reason,
+        "message": history.message,
+        "model_file": "model.npz",
+    }
+    clf.save(out / "model.npz", training={"data": settings["data"], "settings": settings})
+    history.save(out / "history.json")
+    write_text_atomic(out / "summary.json", json.dumps(summary, indent=1, allow_nan=True) + "\n")
+    return summary
+
+
+def print_summary(summary, out):
+    parts = [f"{summary['epochs_run']} epochs in {summary['seconds']:.1f}s"]
+    if summary["final_objective"] is not None:
+        parts.append(f"objective {summary['final_objective']:.4f}")
+    for key in ("train_acc", "val_acc", "test_acc"):
+        if summary[key] is not None:
+            parts.append(f"{key.replace('_acc', '')} acc {summary[key]:.4f}")
+    if summary["stop_reason"] == "early stopping":
+        parts.append(f"early stopping: {summary['message']}")
+    print(", ".join(parts))
+    print(f"wrote {out / 'model.npz'}, {out / 'history.json'}, {out / 'summary.json'}")

@@ -1,0 +1,339 @@
+"""Where the trials of a search run: in this process, in a local process pool, or on Ray.
+
+Every executor is a context manager with two methods::
+
+    ex = LocalExecutor(workers=2)
+    ex.check()                      # fails now if the executor cannot run (Ray unreachable)
+    with ex:
+        for key, result in ex.run(fn, shared, tasks):   # in order of completion
+            ...
+
+``fn(shared, task)`` is called once per ``(key, task)`` pair of ``tasks``. ``shared`` (the
+estimator and the data, say) is sent to each worker once, not with every task: the local
+pool hands it to each worker process when it starts, Ray puts it in its object store once.
+``fn`` and ``shared`` must be picklable (``fn`` a module-level function).
+
+Workers run NumPy with one BLAS thread each (``OMP_NUM_THREADS=1`` and friends): two
+workers on two cores do not fight over them, and a worker's floating-point results do not
+depend on how many threads its BLAS chose, so the same task gives bit-identical results on
+the local pool and on Ray (which sets ``OMP_NUM_THREADS=1`` for one-CPU tasks itself).
+
+Ray is optional (``pip install 'gradwise[ray]'``) and imported only when a
+:class:`RayExecutor` is entered. Before connecting to an existing cluster the executor
+checks within ``connect_timeout`` seconds that a gRPC server answers at the address, so a
+wrong address is a clear :class:`~gradwise.GradwiseError`, not a silent hang.
+"""
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+import socket
+import time
+
+from ._validate import positive
+from .errors import GradwiseError
+
+#: Environment that pins a worker's BLAS (OpenBLAS, MKL, OpenMP, Accelerate) to one thread.
+ONE_THREAD_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "VECLIB_MAXIMUM_THREADS": "1",
+}
+
+EXECUTORS = ("local", "ray", "serial")
+
+
+def get_executor(name="local", *, workers=None, address=None, connect_timeout=5.0):
+    """The executor called ``name``: ``"local"`` (default), ``"ray"`` or ``"serial"``.
+
+    ``workers`` sizes the local pool (default: every core); ``address`` is the Ray cluster
+    (``"auto"`` or ``"HOST:PORT"``; ``None`` starts a private local Ray instance).
+    """
+    if name == "local":
+        if address is not None:
+            raise ValueError("--address is only used with the ray executor")
+        return LocalExecutor(workers=workers)
+    if name == "ray":
+        return RayExecutor(address=address, num_cpus=workers, connect_timeout=connect_timeout)
+    if name == "serial":
+        if address is not None:
+            raise ValueError("--address is only used with the ray executor")
+        return SerialExecutor()
+    known = ", ".join(repr(n) for n in EXECUTORS)
+    raise ValueError(f"executor must be one of {known}, got {name!r}")
+
+
+class SerialExecutor:
+    """Runs every task in this process, one after the other (debugging, notebooks).
+
+    Unlike the pools it uses this process's BLAS threads, so its floating-point results
+    may differ in the last bits from theirs.
+    """
+
+    name = "serial"
+
+    def check(self):
+        """Nothing to check: this process is always there."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def run(self, fn, shared, tasks):
+        for key, task in tasks:
+            yield key, fn(shared, task)
+
+
+class LocalExecutor:
+    """A pool of ``workers`` fresh Python processes on this machine (default: all cores).
+
+    Processes are started with the ``spawn`` method: each worker imports NumPy afresh with
+    one BLAS thread, and nothing of this process's state (threads, locks) is inherited.
+    """
+
+    name = "local"
+
+    def __init__(self, workers=None):
+        if workers is not None:
+            if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+                raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+        self.workers = workers or os.cpu_count() or 1
+        self._pool = None
+
+    def check(self):
+        """Nothing to check: worker processes start when tasks arrive."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def close(self):
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def run(self, fn, shared, tasks):
+        tasks = list(tasks)
+        if not tasks:
+            return
+        self.close()
+        with _environment(ONE_THREAD_ENV):
+            # Workers are spawned while tasks are submitted: the environment must be set then.
+            self._pool = cf.ProcessPoolExecutor(
+                max_workers=min(self.workers, len(tasks)),
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_install_shared,
+                initargs=(shared,),
+            )
+            futures = {
+                self._pool.submit(_call_with_installed, fn, task): key for key, task in tasks
+            }
+        try:
+            for future in cf.as_completed(futures):
+                yield futures[future], future.result()
+        finally:
+            self.close()
+
+
+class RayExecutor:
+    """Tasks as Ray remote functions, one CPU each.
+
+    ``address=None`` starts a private local Ray instance with ``num_cpus`` CPUs (default:
+    all cores) and stops it on exit; ``"auto"`` or ``"HOST:PORT"`` connects to a running
+    cluster (``ray start --head``) and leaves it running. If Ray is already initialised in
+    this process, that instance is used as it is.
+    """
+
+    name = "ray"
+
+    def __init__(self, address=None, num_cpus=None, connect_timeout=5.0):
+        if address is not None and (not isinstance(address, str) or not address.strip()):
+            raise ValueError(f"address must be 'auto' or 'HOST:PORT', got {address!r}")
+        if address not in (None, "auto"):
+            _split_address(address)
+        if num_cpus is not None and (
+            isinstance(num_cpus, bool) or not isinstance(num_cpus, int) or num_cpus < 1
+        ):
+            raise ValueError(f"num_cpus must be an integer >= 1, got {num_cpus!r}")
+        self.address = address
+        self.num_cpus = num_cpus
+        self.connect_timeout = positive("connect_timeout", connect_timeout)
+        self._started = False
+
+    def check(self):
+        """Raise :class:`GradwiseError` now if Ray is missing or the address does not answer.
+
+        Lets a command fail in seconds, before it loads data or writes files.
+        """
+        ray = import_ray()
+        if self.address is not None and not ray.is_initialized():
+            resolve_ray_address(self.address, self.connect_timeout)
+
+    def __enter__(self):
+        ray = import_ray()
+        if ray.is_initialized():
+            return self
+        if self.address is None:
+            ray.init(
+                num_cpus=self.num_cpus or os.cpu_count() or 1,
+                include_dashboard=False,
+                log_to_driver=False,
+                runtime_env={"env_vars": ONE_THREAD_ENV},
+            )
+        else:
+            address = resolve_ray_address(self.address, self.connect_timeout)
+            try:
+                ray.init(
+                    address=address,
+                    log_to_driver=False,
+                    runtime_env={"env_vars": ONE_THREAD_ENV},
+                )
+            except ConnectionError as err:
+                raise GradwiseError(
+                    f"cannot connect to the Ray cluster at {address}: {err}"
+                ) from err
+        self._started = True
+        return self
+
+    def __exit__(self, *exc):
+        if self._started:
+            import_ray().shutdown()
+            self._started = False
+        return False
+
+    def run(self, fn, shared, tasks):
+        ray = import_ray()
+        if not ray.is_initialized():
+            raise GradwiseError("RayExecutor.run must be called inside `with RayExecutor(...)`")
+        tasks = list(tasks)
+        if not tasks:
+            return
+        remote = ray.remote(num_cpus=1)(_call_with_shared)
+        shared_ref = ray.put(shared)
+        pending = {remote.remote(fn, shared_ref, task): key for key, task in tasks}
+        try:
+            while pending:
+                done, _ = ray.wait(list(pending), num_returns=1)
+                for ref in done:
+                    yield pending.pop(ref), ray.get(ref)
+        finally:
+            for ref in pending:
+                ray.cancel(ref, force=True)
+
+
+def import_ray():
+    """The ``ray`` module, or a GradwiseError that says how to install it."""
+    try:
+        import ray
+    except ImportError as err:
+        raise GradwiseError(
+            "the ray executor needs Ray: pip install 'gradwise[ray]' (or pip install ray)"
+        ) from err
+    return ray
+
+
+def resolve_ray_address(address, timeout=5.0):
+    """``HOST:PORT`` of the Ray cluster ``address`` names, checked to answer within ``timeout``.
+
+    ``"auto"`` finds the cluster started on this machine by ``ray start``. Ray rewrites a
+    loopback host to this machine's address before connecting; the check probes the address
+    Ray will use. Raises :class:`GradwiseError` if nothing answers, or if what answers does
+    not speak gRPC (HTTP/2), the protocol of Ray's control service.
+    """
+    import_ray()
+    try:
+        from ray._private.services import canonicalize_bootstrap_address_or_die
+    except ImportError:  # private helper moved: probe the address as given
+        canonicalize_bootstrap_address_or_die = None
+    if canonicalize_bootstrap_address_or_die is not None:
+        try:
+            address = canonicalize_bootstrap_address_or_die(address)
+        except ConnectionError as err:
+            raise GradwiseError(f"no Ray cluster found for address {address!r}: {err}") from err
+    elif address == "auto":
+        return address
+    host, port = _split_address(address)
+    probe_grpc(host, port, timeout)
+    return f"{host}:{port}"
+
+
+def probe_grpc(host, port, timeout=5.0):
+    """Raise :class:`GradwiseError` unless an HTTP/2 server answers at ``host:port``.
+
+    Sends the HTTP/2 client preface and an empty SETTINGS frame and waits for the server's
+    first frame, which must be SETTINGS (type 4). Everything happens within ``timeout``.
+    """
+    where = f"{host}:{port}"
+    hint = "start a cluster with `ray start --head` and pass the address it prints"
+    deadline = time.monotonic() + timeout
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.sendall(
+                b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+            )
+            header = b""
+            while len(header) < 9:
+                sock.settimeout(max(0.01, deadline - time.monotonic()))
+                chunk = sock.recv(9 - len(header))
+                if not chunk:
+                    break
+                header += chunk
+    except TimeoutError as err:
+        raise GradwiseError(
+            f"no Ray cluster answers at {where} within {timeout:g} s; {hint}"
+        ) from err
+    except OSError as err:
+        raise GradwiseError(
+            f"no Ray cluster answers at {where} ({err.strerror or err}); {hint}"
+        ) from err
+    if len(header) < 9 or header[3] != 4:
+        raise GradwiseError(f"the server at {where} is not a Ray cluster (no gRPC); {hint}")
+
+
+def _split_address(address):
+    host, sep, port = address.strip().rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"address must be 'auto' or 'HOST:PORT', got {address!r}")
+    return host.strip("[]"), int(port)
+
+
+class _environment:
+    """Set environment variables for the duration of a ``with`` block, then restore them."""
+
+    def __init__(self, values):
+        self.values = values
+
+    def __enter__(self):
+        self.saved = {name: os.environ.get(name) for name in self.values}
+        os.environ.update(self.values)
+
+    def __exit__(self, *exc):
+        for name, value in self.saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        return False
+
+
+# The shared object a pool worker received when it started (one per worker process).
+_shared = None
+
+
+def _install_shared(shared):
+    global _shared
+    _shared = shared
+
+
+def _call_with_installed(fn, task):
+    return fn(_shared, task)
+
+
+def _call_with_shared(fn, shared, task):
+    return fn(shared, task)

@@ -1,0 +1,260 @@
+"""Loss and gradient of a single linear layer, reading the data once per evaluation.
+
+For ``scores = X W + b`` and a softmax cross-entropy or multiclass hinge loss,
+
+    loss   = scale * sum_i L_i(s_i, y_i)
+    grad_W = X^T G,  grad_b = sum_i G_i,  G = dL_i/dscores,
+
+with ``scale = 1/N`` for ``reduction="mean"`` and 1 for ``"sum"`` (applied to the gradients
+too). The plain way reads X twice from memory: once for ``X @ W``, once for ``X.T @ G``.
+Here the rows are taken in blocks of a few MiB; each block's scores, its ``G`` and its share
+of ``X^T G`` are computed while the block is still in cache, so X streams from memory once.
+
+Big inputs are split between threads, one contiguous range of blocks each, with BLAS held
+to one thread meanwhile: the threads then never wait for each other inside a matrix
+product (which hundreds of small multi-threaded products would do, and which is slow on a
+busy machine). This needs ``threadpoolctl`` to set the BLAS thread count; without it
+everything runs in the calling thread. Small inputs (a minibatch) are one block, computed
+with BLAS's own threads. Buffers are allocated once per shape and reused.
+
+The results equal :class:`gradwise.nn.SoftmaxCrossEntropy` and
+:class:`gradwise.nn.MulticlassHinge` applied to :class:`gradwise.nn.Linear` (same
+formulas, same subgradient convention: a hinge at exactly 0 contributes nothing).
+"""
+
+import threading
+
+import numpy as np
+
+from .nn.linear import Linear
+from .nn.loss import MulticlassHinge, SoftmaxCrossEntropy
+
+# Rows per block are chosen so one block of X takes about this many bytes: big enough
+# that per-block Python overhead is small, small enough to stay in the last-level cache.
+BLOCK_BYTES = 4 * 2**20
+
+# Threads are used only when every thread gets at least this many blocks.
+MIN_BLOCKS_PER_THREAD = 2
+
+
+class FusedLinearLoss:
+    """``loss(X W + b, y)`` and its gradient in one blocked pass over ``X``.
+
+    ``fused(X, y, W, b, grad_W, grad_b) -> loss`` overwrites ``grad_W`` (D, C) and
+    ``grad_b`` (C,). ``X`` must be a C-contiguous (N, D) array of W's dtype (see
+    :meth:`accepts`); ``y`` (N,) integer labels in ``0..C-1`` (checked when they change).
+    ``threads``: ``None`` uses as many as BLAS would; 1 keeps everything in the caller.
+    """
+
+    def __init__(self, loss, block_bytes=BLOCK_BYTES, threads=None):
+        if type(loss) not in (SoftmaxCrossEntropy, MulticlassHinge):
+            raise TypeError(
+                "the fused path supports SoftmaxCrossEntropy and MulticlassHinge, "
+                f"got {type(loss).__name__}"
+            )
+        if threads is not None and (isinstance(threads, bool) or int(threads) < 1):
+            raise ValueError(f"threads must be None or a positive integer, got {threads!r}")
+        self.loss = loss
+        self.block_bytes = int(block_bytes)
+        self.threads = threads
+        self._lanes = []
+        self._labels_seen = None
+
+    @staticmethod
+    def supports(model, loss):
+        """True when ``model`` is exactly one :class:`Linear` and ``loss`` a fused loss."""
+        return type(model) is Linear and type(loss) in (SoftmaxCrossEntropy, MulticlassHinge)
+
+    @staticmethod
+    def accepts(X, W):
+        """True when ``X`` can be streamed in row blocks with ``W``'s dtype (no copy)."""
+        return (
+            isinstance(X, np.ndarray)
+            and X.ndim == 2
+            and X.dtype == W.dtype
+            and X.dtype in (np.float32, np.float64)
+            and X.flags.c_contiguous
+        )
+
+    def __call__(self, X, y, W, b, grad_W, grad_b):
+        n, d = X.shape
+        if n == 0:
+            raise ValueError("X has no rows: the loss of an empty batch is undefined")
+        self._check_labels(y, W.shape[1])
+        rows = max(1, min(n, self.block_bytes // max(1, d * X.itemsize)))
+        blocks = -(-n // rows)
+        limiter, threads = _blas_limiter(self.threads)
+        threads = min(threads, blocks // MIN_BLOCKS_PER_THREAD) if limiter else 1
+        if threads <= 1:
+            total = self._lane(0).run(self.loss, X, y, W, b, grad_W, grad_b, rows)
+        else:
+            total = self._run_threads(threads, limiter, X, y, W, b, grad_W, grad_b, rows)
+        scale = 1.0 / n if self.loss.reduction == "mean" else 1.0
+        if scale != 1.0:
+            grad_W *= scale
+            grad_b *= scale
+        value = total * scale
+        if not np.isfinite(value):
+            raise ValueError("scores contain NaN or Inf (did training diverge? try a smaller lr)")
+        return value
+
+    def _lane(self, k):
+        while len(self._lanes) <= k:
+            self._lanes.append(_Lane())
+        return self._lanes[k]
+
+    def _run_threads(self, threads, limiter, X, y, W, b, grad_W, grad_b, rows):
+        """Contiguous ranges of whole blocks, one per thread; thread 0 is the caller and
+        writes into ``grad_W``/``grad_b`` directly, the others into their own buffers."""
+        blocks = -(-len(X) // rows)
+        edges = [min(len(X), rows * (blocks * k // threads)) for k in range(threads + 1)]
+        lanes = [self._lane(k) for k in range(threads)]
+        outputs = [(grad_W, grad_b)] + [lane.gradients(W) for lane in lanes[1:]]
+        totals, errors = [0.0] * threads, []
+
+        def work(k):
+            try:
+                lo, hi = edges[k], edges[k + 1]
+                g_W, g_b = outputs[k]
+                totals[k] = lanes[k].run(self.loss, X[lo:hi], y[lo:hi], W, b, g_W, g_b, rows)
+            except BaseException as error:  # re-raised in the caller below
+                errors.append(error)
+
+        with limiter():
+            helpers = [threading.Thread(target=work, args=(k,)) for k in range(1, threads)]
+            for helper in helpers:
+                helper.start()
+            work(0)
+            for helper in helpers:
+                helper.join()
+        if errors:
+            raise errors[0]
+        for g_W, g_b in outputs[1:]:
+            grad_W += g_W
+            grad_b += g_b
+        return sum(totals)
+
+    def _check_labels(self, y, n_classes):
+        # Labels are checked once per labels array (a new batch), not once per evaluation.
+        if self._labels_seen == (id(y), n_classes):
+            return
+        if not isinstance(y, np.ndarray) or not np.issubdtype(y.dtype, np.integer):
+            raise TypeError(f"labels must be integers (class indices), got {type(y).__name__}")
+        if y.size and (y.min() < 0 or y.max() >= n_classes):
+            bad = y[(y < 0) | (y >= n_classes)][0]
+            raise ValueError(
+                f"label {bad} is out of range for {n_classes} classes (0..{n_classes - 1})"
+            )
+        self._labels_seen = (id(y), n_classes)
+        self._labels_ref = y  # keeps id(y) from being reused while it is remembered
+
+
+class _Lane:
+    """One thread's buffers and block loop."""
+
+    def __init__(self):
+        self._key = None
+        self._own = None
+
+    def gradients(self, W):
+        """This lane's own ``(grad_W, grad_b)`` buffers, shaped like ``W`` and its bias."""
+        if self._own is None or self._own[0].shape != W.shape or self._own[0].dtype != W.dtype:
+            self._own = (np.empty_like(W), np.empty(W.shape[1], dtype=W.dtype))
+        return self._own
+
+    def _prepare(self, rows, d, c, dtype):
+        # Buffers only grow: a short last batch of an epoch does not reallocate them.
+        if self._key == (d, c, dtype) and len(self._row_offset) >= rows:
+            return
+        self._scores = np.empty((rows, c), dtype=dtype)
+        self._row_stat = np.empty(rows, dtype=dtype)
+        self._flat_index = np.empty(rows, dtype=np.intp)
+        self._row_offset = np.arange(rows, dtype=np.intp) * c
+        self._partial = np.empty((d, c), dtype=dtype)
+        self._key = (d, c, dtype)
+
+    def run(self, loss, X, y, W, b, grad_W, grad_b, rows):
+        """Unscaled loss sum over the rows of ``X``; writes the unscaled gradients."""
+        self._prepare(min(rows, len(X)), X.shape[1], W.shape[1], W.dtype)
+        hinge = type(loss) is MulticlassHinge
+        grad_b.fill(0)
+        total = 0.0
+        for start in range(0, len(X), rows):
+            Xb, yb = X[start : start + rows], y[start : start + rows]
+            S = self._scores[: len(Xb)]
+            np.matmul(Xb, W, out=S)
+            S += b
+            index = self._correct_class_index(yb)
+            if hinge:
+                total += self._hinge(S, index, loss.margin)
+            else:
+                total += self._softmax(S, index)
+            # The block is still in cache: take its share of X^T G now.
+            grad_b += S.sum(axis=0)
+            if start == 0:
+                np.matmul(Xb.T, S, out=grad_W)
+            else:
+                np.matmul(Xb.T, S, out=self._partial)
+                grad_W += self._partial
+        if len(X) == 0:  # a thread can get no rows when there are more threads than blocks
+            grad_W.fill(0)
+        return total
+
+    def _correct_class_index(self, yb):
+        """Flat indices of ``S[i, y_i]`` in the block's (m, C) score buffer."""
+        index = self._flat_index[: len(yb)]
+        np.add(self._row_offset[: len(yb)], yb, out=index)
+        return index
+
+    def _softmax(self, S, index):
+        """Sum of ``log sum_j exp(s_ij) - s_iy``; S becomes ``p - onehot(y)``."""
+        flat = S.reshape(-1)
+        row = self._row_stat[: len(S)]
+        np.max(S, axis=1, out=row)
+        S -= row[:, None]
+        block_loss = -float(flat[index].sum(dtype=np.float64))
+        np.exp(S, out=S)
+        np.sum(S, axis=1, out=row)
+        S /= row[:, None]
+        np.log(row, out=row)
+        block_loss += float(row.sum(dtype=np.float64))
+        flat[index] -= 1
+        return block_loss
+
+    def _hinge(self, S, index, margin):
+        """Sum of ``sum_{j != y_i} max(0, s_ij - s_iy + margin)``; S becomes the subgradient."""
+        flat = S.reshape(-1)
+        row = self._row_stat[: len(S)]
+        np.take(flat, index, out=row)
+        S -= row[:, None]
+        S += margin
+        flat[index] = 0
+        np.maximum(S, 0, out=S)
+        block_loss = float(S.sum(dtype=np.float64))
+        np.greater(S, 0, out=S)
+        np.sum(S, axis=1, out=row)
+        flat[index] = -row
+        return block_loss
+
+
+_CONTROLLER = []
+
+
+def _blas_limiter(threads):
+    """``(limit, n)``: a context-manager factory that holds BLAS to one thread, and the
+    number of threads to use (BLAS's own count unless given); ``(None, 1)`` without
+    ``threadpoolctl``."""
+    if threads == 1:
+        return None, 1
+    if not _CONTROLLER:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            _CONTROLLER.append(None)
+        else:
+            _CONTROLLER.append(ThreadpoolController().select(user_api="blas"))
+    controller = _CONTROLLER[0]
+    if controller is None or not controller.lib_controllers:
+        return None, 1
+    available = max(c.num_threads for c in controller.lib_controllers)
+    return (lambda: controller.limit(limits=1)), int(threads or available)

@@ -1,0 +1,584 @@
+"""The training loop: ``fit(model, loss, (X, y), optimizer, ...) -> History``.
+
+One epoch is one pass over the training rows in an order drawn at the epoch's start from
+``np.random.default_rng(seed)``:
+
+- ``sampling="shuffle"``: ``order = rng.permutation(N)``, cut into ``ceil(N / B)`` minibatches
+  of ``B = batch_size`` rows (the last one may be shorter), as PyTorch's
+  ``DataLoader(shuffle=True)``;
+- ``sampling="replacement"``: ``order = rng.integers(0, N, ceil(N / B) * B)``, every
+  minibatch ``B`` rows drawn with replacement;
+- ``batch_size=None``: full batch; one step per epoch on all rows, no randomness (what
+  L-BFGS and Newton want).
+
+Each minibatch is gathered into one preallocated buffer (``np.take(X, rows, out=...)``) and
+handed to one reused :class:`~gradwise.objective.Objective` (``set_data``), so a step
+allocates no training-matrix-sized memory. Each step calls ``optimizer.step(f, x)`` on the
+model's flat parameter vector ``x`` and records the minibatch objective and the learning
+rate. After each epoch the objective (data loss + penalty) and accuracy are measured on the
+whole training set (and on ``val``) with the epoch's final weights.
+
+Everything random is drawn at an epoch's start, so the generator's state at that moment,
+the step reached inside the epoch, ``x`` and the optimizer's state are all a run needs to
+continue: :class:`gradwise.callbacks.Checkpoint` saves them and ``resume=`` continues a run
+that ends with exactly the weights of an uninterrupted one.
+
+A non-finite loss stops training: the weights go back to the last point whose loss was
+finite and :class:`~gradwise.errors.DivergenceError` is raised, naming the step, the epoch
+and the learning rate; its ``history`` attribute holds the run up to there.
+"""
+
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ._validate import choice
+from .errors import DivergenceError
+from .nn.flat import flatten
+from .objective import objective
+
+SAMPLINGS = ("shuffle", "replacement")
+#: The learning-rate schedules that :func:`gradwise.estimators.make_schedule` reads (in epochs).
+SCHEDULE_HELP = "none, step:EPOCHS[:GAMMA], exp:RATE, inv:RATE or cosine[:FINAL_LR]"
+EPOCH_FIELDS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
+
+# Rows per forward pass when measuring a whole split: bounds the memory a hidden layer's
+# activations take (rows x hidden units) whatever the size of the data.
+EVAL_ROWS = 4096
+
+
+class History:
+    """What a run did.
+
+    - ``loss``, ``lr``: per step, the minibatch objective at the step's starting point (what
+      ``optimizer.step`` returned) and the learning rate the step used (``nan`` for an
+      optimizer without ``lr``);
+    - ``epochs``: one dict per epoch with ``epoch`` (1-based), ``train_loss``, ``train_acc``,
+      ``val_loss``, ``val_acc`` (``None`` without a validation set), ``seconds`` (wall time of
+      the epoch, evaluation included), ``steps`` (steps so far) and ``evaluations``
+      (objective calls so far: L-BFGS and line searches call it more than once a step);
+    - ``stop_reason``: ``"completed"``, ``"early stopping"``, ``"diverged"`` or ``None``
+      while running; ``message`` says more when training stopped early.
+
+    ``to_dict()`` / ``from_dict()`` round-trip through JSON; ``save(path)`` / ``load(path)``
+    write and read that JSON (atomically).
+    """
+
+    def __init__(self, loss=None, lr=None, epochs=None, stop_reason=None, message=""):
+        self.loss = [float(v) for v in (loss or [])]
+        self.lr = [float(v) for v in (lr or [])]
+        self.epochs = [dict(r) for r in (epochs or [])]
+        self.stop_reason = stop_reason
+        self.message = message
+
+    def column(self, name):
+        """One per-epoch field as a list (``history.column("val_acc")``)."""
+        return [r.get(name) for r in self.epochs]
+
+    @property
+    def last(self):
+        """The last epoch record (``{}`` before the first epoch ends)."""
+        return dict(self.epochs[-1]) if self.epochs else {}
+
+    def to_dict(self):
+        return {
+            "loss": list(self.loss),
+            "lr": list(self.lr),
+            "epochs": [dict(r) for r in self.epochs],
+            "stop_reason": self.stop_reason,
+            "message": self.message,
+        }
+
+    @classmethod
+    def from_dict(cls, data):
+        if not isinstance(data, dict):
+            raise TypeError(f"a history is a dict, got {type(data).__name__}")
+        epochs = data.get("epochs", [])
+        if not isinstance(epochs, list) or not all(isinstance(r, dict) for r in epochs):
+            raise ValueError("history 'epochs' must be a list of records (dicts)")
+        return cls(
+            loss=data.get("loss", []),
+            lr=data.get("lr", []),
+            epochs=epochs,
+            stop_reason=data.get("stop_reason"),
+            message=data.get("message", ""),
+        )
+
+    def save(self, path):
+        """Write ``to_dict()`` as JSON to ``path`` (temp file + rename)."""
+        write_text_atomic(path, json.dumps(self.to_dict(), indent=1, allow_nan=True) + "\n")
+        return Path(path)
+
+    @classmethod
+    def load(cls, path):
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise FileNotFoundError(f"{path}: no such history file") from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}: not a history JSON file ({err})") from None
+        return cls.from_dict(data)
+
+    def __repr__(self):
+        last = self.last
+        summary = ", ".join(f"{k}={_fmt(last.get(k))}" for k in EPOCH_FIELDS[1:5] if k in last)
+        return f"History(epochs={len(self.epochs)}, steps={len(self.loss)}, {summary})"
+
+
+def _fmt(value):
+    return "None" if value is None else f"{value:.4g}"
+
+
+def write_text_atomic(path, text):
+    """Write ``text`` to ``path`` via a temporary file in the same folder and a rename."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+class TrainingRun:
+    """The state of a running :func:`fit`, as callbacks see it.
+
+    ``epoch`` counts completed epochs; ``step`` counts steps taken (over the whole run) and
+    ``step_in_epoch`` those of the current epoch; ``epoch_rng_state`` is the generator's state
+    from which the current epoch's order was drawn (the next epoch's, between epochs).
+    ``objective`` is the one :class:`~gradwise.objective.Objective` every step evaluates (its
+    ``X``, ``y`` are the current minibatch). A callback stops training by setting
+    ``stop_training = True`` (and ``stop_reason``).
+    """
+
+    def __init__(self, model, loss, optimizer, penalty, x, history, config, rng):
+        self.model, self.loss, self.optimizer, self.penalty = model, loss, optimizer, penalty
+        self.x = x
+        self.history = history
+        self.config = config
+        self.rng = rng
+        self.epoch = 0
+        self.step = 0
+        self.step_in_epoch = 0
+        self.epoch_rng_state = rng.bit_generator.state
+        self.stop_training = False
+        self.stop_reason = None
+        self.callbacks = ()
+        self.objective = None
+        self.evaluations = 0
+        self.epoch_loss_sum = 0.0
+
+    def checkpoint_state(self):
+        """Everything :func:`fit` needs to continue this run exactly (see ``resume=``)."""
+        return {
+            "x": self.x,
+            "optimizer": self.optimizer.state_dict(),
+            "rng_state": self.epoch_rng_state,
+            "epoch": self.epoch,
+            "step": self.step,
+            "step_in_epoch": self.step_in_epoch,
+            "evaluations": self.evaluations,
+            "epoch_loss_sum": self.epoch_loss_sum,
+            "history": self.history.to_dict(),
+            "callbacks": [
+                {"type": type(cb).__name__, "state": cb.state_dict()} for cb in self.callbacks
+            ],
+            "config": self.config,
+        }
+
+
+def fit(
+    model,
+    loss,
+    data,
+    optimizer,
+    *,
+    penalty=None,
+    epochs=1,
+    batch_size=None,
+    schedule=None,
+    sampling="shuffle",
+    seed=0,
+    callbacks=(),
+    val=None,
+    resume=None,
+    progress=None,
+    evaluate_train=True,
+):
+    """Train ``model`` on ``data = (X, y)`` with ``optimizer``; return a :class:`History`.
+
+    ``X`` is (N, D) features (converted once to the model's dtype if it differs), ``y`` (N,)
+    class indices. The objective is ``loss(model(X_batch), y_batch) + penalty(model)``.
+    ``schedule`` (a callable ``t -> lr``, ``t`` = steps taken so far) replaces the optimizer's
+    ``lr``. ``val = (X_val, y_val)`` adds validation loss and accuracy to each epoch record.
+    ``callbacks`` see every step and epoch (:mod:`gradwise.callbacks`). ``resume`` (a
+    checkpoint path or a loaded :class:`gradwise.checkpoint.CheckpointState`) continues an
+    interrupted run; ``epochs`` is the total, counting the epochs already done. ``progress``
+    shows a tqdm bar (``None``: only when stderr is a terminal). With
+    ``evaluate_train=False`` an epoch's ``train_loss`` is the mean of its minibatch losses and
+    ``train_acc`` is ``None`` (no extra pass over the data).
+    """
+    _check_count("epochs", epochs, minimum=0)
+    if batch_size is not None:
+        _check_count("batch_size", batch_size, minimum=1)
+    choice("sampling", sampling, SAMPLINGS)
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        raise TypeError(f"seed must be an integer, got {type(seed).__name__}")
+    x, _ = flatten(model)
+    n_classes = _output_width(model)
+    X, y = _check_data("data", data, x.dtype, n_classes)
+    val = None if val is None else _check_data("val", val, x.dtype, n_classes)
+    if schedule is not None:
+        if not callable(schedule):
+            raise TypeError(f"schedule must be a callable t -> lr, got {type(schedule).__name__}")
+        if not hasattr(optimizer, "lr"):
+            raise ValueError(f"{type(optimizer).__name__} has no learning rate to schedule")
+        optimizer.lr = schedule
+
+    n = len(y)
+    rows = n if batch_size is None else min(int(batch_size), n)
+    config = {
+        "batch_size": None if batch_size is None else int(batch_size),
+        "sampling": sampling,
+        "seed": int(seed),
+        "n_train": int(n),
+        "n_features": int(X.shape[1]),
+        "n_parameters": int(x.size),
+        "dtype": str(x.dtype),
+        "optimizer": type(optimizer).__name__,
+    }
+    rng = np.random.default_rng(seed)
+    run = TrainingRun(model, loss, optimizer, penalty, x, History(), config, rng)
+    run.callbacks = tuple(callbacks)
+    if resume is not None:
+        _restore(run, resume)
+
+    f = run.objective = objective(model, loss, X[:rows], y[:rows], penalty)
+    batches = _Minibatches(X, y, rows, sampling, full=batch_size is None)
+    last_good = _LastGood(x)
+    steps_per_epoch = batches.steps_per_epoch
+    bar = _progress_bar(progress, total=epochs * steps_per_epoch, done=run.step)
+    for cb in run.callbacks:
+        cb.on_train_begin(run)
+    try:
+        # Overflow is detected (and reported as a divergence), not warned about.
+        with np.errstate(over="ignore", invalid="ignore"):
+            while run.epoch < epochs and not run.stop_training:
+                started = time.perf_counter()
+                order = batches.draw_order(run.rng, run)
+                for s in range(run.step_in_epoch, steps_per_epoch):
+                    _take_step(run, f, batches, order, s, last_good)
+                    bar.update(1)
+                    if run.stop_training:
+                        break
+                if run.step_in_epoch < steps_per_epoch:
+                    break  # a callback stopped the run mid-epoch
+                record = _epoch_record(run, X, y, val, evaluate_train, steps_per_epoch)
+                record["seconds"] = time.perf_counter() - started
+                _end_epoch(run, record)
+                bar.set_postfix_str(_postfix(record), refresh=False)
+        run.history.stop_reason = run.stop_reason or "completed"
+        for cb in run.callbacks:
+            cb.on_train_end(run)
+    finally:
+        bar.close()
+    return run.history
+
+
+def _take_step(run, f, batches, order, s, last_good):
+    """Step ``s`` of the epoch: load its minibatch, ``optimizer.step``, record, callbacks."""
+    batches.load(f, order, s)
+    lr = _current_lr(run.optimizer)
+    last_good.remember(run.x)
+    calls = f.calls
+    try:
+        value = float(run.optimizer.step(f, run.x))
+    except (DivergenceError, ValueError, FloatingPointError) as err:
+        _stop_on_divergence(run, f, last_good, lr, err)
+    if not math.isfinite(value):
+        _stop_on_divergence(run, f, last_good, lr, None)
+    run.evaluations += f.calls - calls
+    run.epoch_loss_sum += value
+    run.history.loss.append(value)
+    run.history.lr.append(lr)
+    run.step += 1
+    run.step_in_epoch = s + 1
+    for cb in run.callbacks:
+        cb.on_step_end(run)
+
+
+def _end_epoch(run, record):
+    run.history.epochs.append(record)
+    run.epoch += 1
+    run.step_in_epoch = 0
+    run.epoch_loss_sum = 0.0
+    run.epoch_rng_state = run.rng.bit_generator.state
+    for cb in run.callbacks:
+        cb.on_epoch_end(run, record)
+
+
+def _check_count(name, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+
+
+def _output_width(model):
+    width = None
+    for m in model.modules():
+        width = getattr(m, "out_features", width)
+    return width
+
+
+def _check_data(name, data, dtype, n_classes):
+    try:
+        X, y = data
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a pair (X, y)") from None
+    X = np.asarray(X)
+    y = np.asarray(y)
+    if X.ndim != 2:
+        raise ValueError(f"{name}: X must be 2-D (N, D) features, got shape {X.shape}")
+    if y.ndim != 1 or len(y) != len(X):
+        raise ValueError(
+            f"{name}: y must be 1-D with one label per row of X ({len(X)}), got {y.shape}"
+        )
+    if len(y) == 0:
+        raise ValueError(f"{name}: no rows")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise TypeError(f"{name}: labels must be integers (class indices), got {y.dtype}")
+    if y.min() < 0 or (n_classes is not None and y.max() >= n_classes):
+        bad = y.min() if y.min() < 0 else y.max()
+        raise ValueError(f"{name}: label {bad} is out of range for {n_classes} classes")
+    # One conversion up front (none if X already has the model's dtype), never per step.
+    return np.ascontiguousarray(X, dtype=dtype), y.astype(np.int64, copy=False)
+
+
+class _Minibatches:
+    """The epoch's row order and the preallocated buffers each minibatch is gathered into."""
+
+    def __init__(self, X, y, rows, sampling, full):
+        self.X, self.y, self.rows, self.sampling, self.full = X, y, rows, sampling, full
+        n = len(y)
+        self.steps_per_epoch = 1 if full else -(-n // rows)
+        if full:
+            return
+        self.X_buffer = np.empty((rows, X.shape[1]), dtype=X.dtype)
+        self.y_buffer = np.empty(rows, dtype=np.int64)
+        # The short last minibatch of a shuffled epoch gets views made once, here.
+        tail = n - (self.steps_per_epoch - 1) * rows if sampling == "shuffle" else rows
+        self.views = {rows: (self.X_buffer, self.y_buffer)}
+        self.views[tail] = (self.X_buffer[:tail], self.y_buffer[:tail])
+
+    def draw_order(self, rng, run):
+        """This epoch's row order; the generator's state before drawing goes to ``run``."""
+        run.epoch_rng_state = rng.bit_generator.state
+        if self.full:
+            return None
+        n = len(self.y)
+        if self.sampling == "shuffle":
+            return rng.permutation(n)
+        return rng.integers(0, n, size=self.steps_per_epoch * self.rows)
+
+    def load(self, f, order, s):
+        """Point ``f`` at minibatch ``s`` of ``order`` (the whole set for full batch)."""
+        if self.full:
+            if f.X is not self.X:
+                f.set_data(self.X, self.y)
+            return
+        index = order[s * self.rows : (s + 1) * self.rows]
+        Xb, yb = self.views[len(index)]
+        np.take(self.X, index, axis=0, out=Xb)
+        np.take(self.y, index, out=yb)
+        if f.X is not Xb:
+            f.set_data(Xb, yb)
+
+
+class _LastGood:
+    """The parameters before the last successful step, kept without per-step allocation.
+
+    Two buffers alternate: before each step ``x`` is copied into one of them; if the step
+    leaves a non-finite loss, the other holds the point the previous step started from, the
+    last one whose loss was finite.
+    """
+
+    def __init__(self, x):
+        self.buffers = (np.empty_like(x), np.empty_like(x))
+        self.count = 0
+
+    def remember(self, x):
+        np.copyto(self.buffers[self.count % 2], x)
+        self.count += 1
+
+    def before_failed_step(self):
+        """The start of the failing step (its loss was finite when it began)."""
+        return self.buffers[(self.count - 1) % 2]
+
+    def before_previous_step(self):
+        return self.buffers[self.count % 2] if self.count >= 2 else None
+
+
+def _current_lr(optimizer):
+    lr = getattr(optimizer, "lr", None)
+    if lr is None:
+        return math.nan
+    return float(optimizer.resolve(lr)) if hasattr(optimizer, "resolve") else float(lr)
+
+
+def _stop_on_divergence(run, f, last_good, lr, err):
+    """Restore the last weights with a finite loss and raise :class:`DivergenceError`.
+
+    The failing step started at a point whose loss was not finite (the step raised, or
+    returned that loss), so the last good point is where the step before it started.
+    """
+    if err is not None and not isinstance(err, DivergenceError) and not _non_finite(run, f):
+        raise err  # an ordinary ValueError (bad labels, say), not a divergence
+    good = last_good.before_previous_step()
+    np.copyto(run.x, good if good is not None else last_good.before_failed_step())
+    step, epoch = run.step + 1, run.epoch + 1
+    where = f"step {step} (epoch {epoch}" + (f", lr={lr:g})" if math.isfinite(lr) else ")")
+    advice = f", e.g. lr={lr / 10:g}" if math.isfinite(lr) else ""
+    message = (
+        f"training diverged at {where}: the loss became NaN or infinite; the last weights "
+        f"with a finite loss were kept. Try a smaller learning rate{advice}"
+    )
+    run.history.stop_reason = run.stop_reason = "diverged"
+    run.history.message = message
+    for cb in run.callbacks:
+        cb.on_train_end(run)
+    error = DivergenceError(message)
+    error.history = run.history
+    error.step, error.epoch, error.lr = step, epoch, lr
+    raise error from err
+
+
+def _non_finite(run, f):
+    """True when the failure comes from non-finite numbers (weights or scores)."""
+    if not np.isfinite(run.x).all():
+        return True
+    with np.errstate(all="ignore"):
+        scores = run.model.forward(f.X)
+    return not np.isfinite(scores).all()
+
+
+def _epoch_record(run, X, y, val, evaluate_train, steps_per_epoch):
+    record = {"epoch": run.epoch + 1}
+    if evaluate_train:
+        record["train_loss"], record["train_acc"] = evaluate(run.model, run.loss, X, y, run.penalty)
+    else:
+        record["train_loss"], record["train_acc"] = run.epoch_loss_sum / steps_per_epoch, None
+    if val is not None:
+        record["val_loss"], record["val_acc"] = evaluate(run.model, run.loss, *val, run.penalty)
+    else:
+        record["val_loss"], record["val_acc"] = None, None
+    record["steps"] = run.step
+    record["evaluations"] = run.evaluations
+    return record
+
+
+def _postfix(record):
+    parts = [f"loss {record['train_loss']:.4f}"]
+    if record.get("val_acc") is not None:
+        parts.append(f"val acc {record['val_acc']:.3f}")
+    return ", ".join(parts)
+
+
+def predict_scores(model, X, rows=EVAL_ROWS):
+    """``model(X)`` computed ``rows`` rows at a time, as one (N, C) array."""
+    X = np.asarray(X)
+    out = None
+    for start in range(0, len(X), rows):
+        block = model.forward(X[start : start + rows])
+        if out is None:
+            out = np.empty((len(X), block.shape[1]), dtype=block.dtype)
+        out[start : start + len(block)] = block
+    if out is None:
+        raise ValueError("X has no rows")
+    return out
+
+
+def evaluate(model, loss, X, y, penalty=None, rows=EVAL_ROWS):
+    """``(objective, accuracy)`` of ``model`` on all of ``(X, y)``.
+
+    The objective is the data loss with ``loss``'s reduction over all N rows, plus the
+    penalty; the accuracy is the fraction of rows whose highest score is the label.
+    """
+    y = np.asarray(y)
+    total, correct = 0.0, 0
+    for start in range(0, len(y), rows):
+        scores = model.forward(X[start : start + rows])
+        labels = y[start : start + rows]
+        value = loss.forward(scores, labels)
+        total += value * len(labels) if loss.reduction == "mean" else value
+        correct += int(np.count_nonzero(scores.argmax(axis=1) == labels))
+    if loss.reduction == "mean":
+        total /= len(y)
+    if penalty is not None:
+        total += penalty.forward(model)
+    return float(total), correct / len(y)
+
+
+def _progress_bar(progress, total, done):
+    show = sys.stderr.isatty() if progress is None else bool(progress)
+    if not show:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=done, unit="step", file=sys.stderr, dynamic_ncols=True)
+
+
+class _NoBar:
+    def update(self, n):
+        pass
+
+    def set_postfix_str(self, s, refresh=True):
+        pass
+
+    def close(self):
+        pass
+
+
+def _restore(run, resume):
+    from .checkpoint import CheckpointState, load_checkpoint
+
+    state = resume if isinstance(resume, CheckpointState) else load_checkpoint(resume)
+    for key in ("n_parameters", "dtype", "batch_size", "sampling", "seed", "n_train", "n_features"):
+        saved, now = state.config.get(key), run.config[key]
+        if saved != now:
+            raise ValueError(
+                f"cannot resume: the checkpoint was made with {key}={saved!r}, "
+                f"this run has {key}={now!r}"
+            )
+    if state.config.get("optimizer") != run.config["optimizer"]:
+        raise ValueError(
+            f"cannot resume: the checkpoint's optimizer is {state.config.get('optimizer')}, "
+            f"this run uses {run.config['optimizer']}"
+        )
+    np.copyto(run.x, state.x)
+    run.optimizer.load_state_dict(state.optimizer)
+    run.rng.bit_generator.state = state.rng_state
+    run.epoch_rng_state = state.rng_state
+    run.epoch, run.step, run.step_in_epoch = state.epoch, state.step, state.step_in_epoch
+    run.evaluations = state.evaluations
+    run.epoch_loss_sum = state.epoch_loss_sum
+    run.history = History.from_dict(state.history)
+    run.history.stop_reason = None
+    # Callbacks are matched by type and order, so adding a stateless one (a printer, say)
+    # when resuming does not misplace the others' state.
+    saved = {}
+    for entry in state.callbacks:
+        if isinstance(entry, dict) and "type" in entry:
+            saved.setdefault(entry["type"], []).append(entry.get("state") or {})
+    for cb in run.callbacks:
+        queue = saved.get(type(cb).__name__)
+        if queue:
+            cb.load_state_dict(queue.pop(0))

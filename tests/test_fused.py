@@ -1,0 +1,136 @@
+import numpy as np
+import pytest
+
+import gradwise as gw
+from gradwise.fused import FusedLinearLoss
+from gradwise.nn import L2, Linear, MulticlassHinge, SoftmaxCrossEntropy
+
+LOSSES = [
+    SoftmaxCrossEntropy(),
+    SoftmaxCrossEntropy(reduction="sum"),
+    MulticlassHinge(),
+    MulticlassHinge(margin=0.5, reduction="sum"),
+]
+
+
+def reference(layer, loss, X, y):
+    """The modules' own forward/backward: what the fused path must reproduce."""
+    layer.zero_grad()
+    value = loss.forward(layer.forward(X), y)
+    layer.backward(loss.backward(), need_input_grad=False)
+    return value, layer.grad_weight.copy(), layer.grad_bias.copy()
+
+
+def fused(loss, X, y, layer, block_rows, threads=None):
+    grad_W, grad_b = np.empty_like(layer.weight), np.empty_like(layer.bias)
+    engine = FusedLinearLoss(
+        loss, block_bytes=block_rows * X.shape[1] * X.itemsize, threads=threads
+    )
+    value = engine(X, y, layer.weight, layer.bias, grad_W, grad_b)
+    return value, grad_W, grad_b
+
+
+@pytest.mark.parametrize("loss", LOSSES, ids=repr)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    "block_rows, threads", [(1, 1), (7, None), (7, 3), (64, 1), (64, 2), (1000, None)]
+)
+def test_fused_equals_the_modules(rng, loss, dtype, block_rows, threads):
+    n, d, c = 150, 12, 5  # 150 rows: several blocks with a partial last one
+    X = rng.standard_normal((n, d)).astype(dtype)
+    y = rng.integers(0, c, n)
+    layer = Linear(d, c, init="xavier", seed=1, dtype=dtype)
+    layer.bias[...] = rng.standard_normal(c)
+    value, gW, gb = fused(loss, X, y, layer, block_rows, threads)
+    ref_value, ref_gW, ref_gb = reference(layer, loss, X, y)
+    tol = 1e-12 if dtype == np.float64 else 2e-5
+    assert value == pytest.approx(ref_value, rel=tol)
+    assert gW.dtype == dtype and gb.dtype == dtype
+    np.testing.assert_allclose(gW, ref_gW, rtol=tol, atol=tol * np.abs(ref_gW).max())
+    np.testing.assert_allclose(gb, ref_gb, rtol=tol, atol=tol * np.abs(ref_gb).max())
+
+
+def test_softmax_is_stable_for_huge_scores(rng):
+    X = rng.standard_normal((20, 3)) * 1e4
+    y = rng.integers(0, 4, 20)
+    layer = Linear(3, 4, init="xavier", dtype=np.float64)
+    value, gW, _ = fused(SoftmaxCrossEntropy(), X, y, layer, 8)
+    ref_value, ref_gW, _ = reference(layer, SoftmaxCrossEntropy(), X, y)
+    assert np.isfinite(value) and value == pytest.approx(ref_value, rel=1e-12)
+    np.testing.assert_allclose(gW, ref_gW, rtol=1e-10)
+
+
+def test_a_hinge_exactly_at_zero_contributes_nothing():
+    # All scores equal and margin 0: every hinge sits exactly at its kink.
+    X, y = np.ones((6, 2)), np.arange(6) % 3
+    layer = Linear(2, 3, init="zeros", dtype=np.float64)
+    value, gW, gb = fused(MulticlassHinge(margin=0.0), X, y, layer, 4)
+    assert value == 0.0 and not gW.any() and not gb.any()
+
+
+def test_bad_labels_and_non_finite_scores_are_clear(rng):
+    X = rng.standard_normal((10, 3))
+    layer = Linear(3, 4, dtype=np.float64)
+    with pytest.raises(ValueError, match="out of range"):
+        fused(SoftmaxCrossEntropy(), X, np.full(10, 4), layer, 4)
+    with pytest.raises(TypeError, match="integers"):
+        fused(SoftmaxCrossEntropy(), X, np.zeros(10), layer, 4)
+    X[3, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        fused(SoftmaxCrossEntropy(), X, np.zeros(10, dtype=int), layer, 4)
+    with pytest.raises(TypeError, match="supports"):
+        FusedLinearLoss(L2(1.0))
+    with pytest.raises(ValueError, match="no rows"):
+        fused(SoftmaxCrossEntropy(), X[:0], np.zeros(0, dtype=int), layer, 4)
+
+
+def test_objective_takes_the_fused_path_when_it_can(rng, monkeypatch):
+    X, y = rng.standard_normal((40, 6)), rng.integers(0, 3, 40)
+    calls = []
+    original = FusedLinearLoss.__call__
+
+    def spy(self, *args):
+        calls.append(1)
+        return original(self, *args)
+
+    monkeypatch.setattr(FusedLinearLoss, "__call__", spy)
+    for loss in (SoftmaxCrossEntropy(), MulticlassHinge()):
+        model = Linear(6, 3, init="xavier", dtype=np.float64)
+        f = gw.objective(model, loss, X, y, penalty=L2(0.1))
+        value, grad = f(f.x)
+        assert len(calls) == 1
+        # Fortran-ordered data cannot be streamed in row blocks: the modules' path runs.
+        f.set_data(np.asfortranarray(X), y)
+        ref_value, ref_grad = f(f.x)
+        assert len(calls) == 1
+        assert value == pytest.approx(ref_value, rel=1e-13)
+        np.testing.assert_allclose(grad, ref_grad, rtol=1e-12, atol=1e-15)
+        calls.clear()
+
+
+def test_objective_falls_back_for_mixed_dtypes_and_deeper_models(rng):
+    X, y = rng.standard_normal((30, 4)), rng.integers(0, 3, 30)
+    model = Linear(4, 3, init="xavier", dtype=np.float32)
+    f = gw.objective(model, SoftmaxCrossEntropy(), X, y)  # float64 data, float32 model
+    value, grad = f(f.x)
+    ref = SoftmaxCrossEntropy()(X @ model.weight + model.bias, y)
+    assert value == pytest.approx(ref, rel=1e-6) and grad.dtype == np.float32
+    deep = gw.nn.Sequential(Linear(4, 3, dtype=np.float64))
+    assert not FusedLinearLoss.supports(deep, SoftmaxCrossEntropy())
+
+
+def test_fused_objective_passes_the_gradient_check(rng):
+    X, y = rng.standard_normal((50, 7)), rng.integers(0, 4, 50)
+    model = Linear(7, 4, init="xavier", dtype=np.float64)
+    f = gw.objective(model, SoftmaxCrossEntropy(), X, y, penalty=L2(0.05))
+    report = gw.gradient_check(f, f.x)
+    assert report.max_rel_error < 1e-7
+
+
+def test_new_labels_are_checked_again(rng):
+    X = rng.standard_normal((10, 3))
+    f = gw.objective(Linear(3, 4, dtype=np.float64), SoftmaxCrossEntropy(), X, np.zeros(10, int))
+    f(f.x)
+    f.set_data(X, np.full(10, 7))
+    with pytest.raises(ValueError, match="out of range"):
+        f(f.x)
