@@ -8,10 +8,11 @@ print(gw.gradient_check(f, f.x, num_checks=20))
 
 __version__ = "0.1.0"
 
-from . import data, nn, optim, surfaces  # noqa: E402
+from . import data, hessian, nn, optim, surfaces  # noqa: E402
 from .errors import DataError, DivergenceError, GradwiseError, ModelFileError  # noqa: E402
 from .gradcheck import check_module, gradient_check  # noqa: E402
 from .objective import Objective, objective  # noqa: E402
+from .optim.minimize import minimize  # noqa: E402
 from .train import History, fit  # noqa: E402
 
 __all__ = [
@@ -25,6 +26,8 @@ __all__ = [
     "gradient_check",
     "data",
     "fit",
+    "hessian",
+    "minimize",
     "nn",
     "optim",
     "surfaces",

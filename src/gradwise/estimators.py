@@ -71,10 +71,6 @@ def make_optimizer(name, lr=None, options=None):
     keywords["lr"] = DEFAULT_LR.get(key, 1e-3) if lr is None else lr
     if key == "lbfgs":
         keywords.setdefault("line_search_fn", "strong_wolfe")
-        if key not in optim.names():  # the registry does not list L-BFGS yet
-            from .optim.lbfgs import LBFGS
-
-            return LBFGS(**keywords)
     return optim.get(key, **keywords)
 
 

@@ -3,12 +3,12 @@
 For ``scores = X W + b`` and a softmax cross-entropy or multiclass hinge loss,
 
     loss   = scale * sum_i L_i(s_i, y_i)
-    grad_W = X^T G,  grad_b = sum_i G_i,  G = dL_i/dscores,
+    grad_W = X^T G,  grad_b = sum_i G_i,  G = scale * dL_i/dscores,
 
-with ``scale = 1/N`` for ``reduction="mean"`` and 1 for ``"sum"`` (applied to the gradients
-too). The plain way reads X twice from memory: once for ``X @ W``, once for ``X.T @ G``.
-Here the rows are taken in blocks of a few MiB; each block's scores, its ``G`` and its share
-of ``X^T G`` are computed while the block is still in cache, so X streams from memory once.
+with ``scale = 1/N`` for ``reduction="mean"`` and 1 for ``"sum"``. The plain way reads X
+twice from memory: once for ``X @ W``, once for ``X.T @ G``. Here the rows are taken in
+blocks of a few MiB; each block's scores, its ``G`` and its share of ``X^T G`` are computed
+while the block is still in cache, so X streams from memory once.
 
 Big inputs are split between threads, one contiguous range of blocks each, with BLAS held
 to one thread meanwhile: the threads then never wait for each other inside a matrix
@@ -35,6 +35,9 @@ BLOCK_BYTES = 4 * 2**20
 
 # Threads are used only when every thread gets at least this many blocks.
 MIN_BLOCKS_PER_THREAD = 2
+
+# |score| below which exp cannot overflow, nor a row of C <= 1e6 classes underflow to 0.
+EXP_SAFE = {np.float32: 60.0, np.float64: 600.0}
 
 
 class FusedLinearLoss:
@@ -85,14 +88,11 @@ class FusedLinearLoss:
         blocks = -(-n // rows)
         limiter, threads = _blas_limiter(self.threads)
         threads = min(threads, blocks // MIN_BLOCKS_PER_THREAD) if limiter else 1
-        if threads <= 1:
-            total = self._lane(0).run(self.loss, X, y, W, b, grad_W, grad_b, rows)
-        else:
-            total = self._run_threads(threads, limiter, X, y, W, b, grad_W, grad_b, rows)
         scale = 1.0 / n if self.loss.reduction == "mean" else 1.0
-        if scale != 1.0:
-            grad_W *= scale
-            grad_b *= scale
+        if threads <= 1:
+            total = self._lane(0).run(self.loss, X, y, W, b, grad_W, grad_b, rows, scale)
+        else:
+            total = self._run_threads(threads, limiter, X, y, W, b, grad_W, grad_b, rows, scale)
         value = total * scale
         if not np.isfinite(value):
             raise ValueError("scores contain NaN or Inf (did training diverge? try a smaller lr)")
@@ -103,7 +103,7 @@ class FusedLinearLoss:
             self._lanes.append(_Lane())
         return self._lanes[k]
 
-    def _run_threads(self, threads, limiter, X, y, W, b, grad_W, grad_b, rows):
+    def _run_threads(self, threads, limiter, X, y, W, b, grad_W, grad_b, rows, scale):
         """Contiguous ranges of whole blocks, one per thread; thread 0 is the caller and
         writes into ``grad_W``/``grad_b`` directly, the others into their own buffers."""
         blocks = -(-len(X) // rows)
@@ -116,7 +116,8 @@ class FusedLinearLoss:
             try:
                 lo, hi = edges[k], edges[k + 1]
                 g_W, g_b = outputs[k]
-                totals[k] = lanes[k].run(self.loss, X[lo:hi], y[lo:hi], W, b, g_W, g_b, rows)
+                Xk, yk = X[lo:hi], y[lo:hi]
+                totals[k] = lanes[k].run(self.loss, Xk, yk, W, b, g_W, g_b, rows, scale)
             except BaseException as error:  # re-raised in the caller below
                 errors.append(error)
 
@@ -171,10 +172,14 @@ class _Lane:
         self._flat_index = np.empty(rows, dtype=np.intp)
         self._row_offset = np.arange(rows, dtype=np.intp) * c
         self._partial = np.empty((d, c), dtype=dtype)
+        self._ones = np.ones(c, dtype=dtype)
+        self._ones_rows = np.ones(rows, dtype=dtype)
+        self._bias_partial = np.empty(c, dtype=dtype)
         self._key = (d, c, dtype)
 
-    def run(self, loss, X, y, W, b, grad_W, grad_b, rows):
-        """Unscaled loss sum over the rows of ``X``; writes the unscaled gradients."""
+    def run(self, loss, X, y, W, b, grad_W, grad_b, rows, scale):
+        """Unscaled loss sum over the rows of ``X``; writes ``scale`` times the gradients
+        (scaling each block's G: C numbers a row, fewer than the D x C of grad_W)."""
         self._prepare(min(rows, len(X)), X.shape[1], W.shape[1], W.dtype)
         hinge = type(loss) is MulticlassHinge
         grad_b.fill(0)
@@ -189,8 +194,11 @@ class _Lane:
                 total += self._hinge(S, index, loss.margin)
             else:
                 total += self._softmax(S, index)
+            if scale != 1.0:
+                S *= scale
             # The block is still in cache: take its share of X^T G now.
-            grad_b += S.sum(axis=0)
+            np.matmul(self._ones_rows[: len(Xb)], S, out=self._bias_partial)  # column sums
+            grad_b += self._bias_partial
             if start == 0:
                 np.matmul(Xb.T, S, out=grad_W)
             else:
@@ -207,14 +215,21 @@ class _Lane:
         return index
 
     def _softmax(self, S, index):
-        """Sum of ``log sum_j exp(s_ij) - s_iy``; S becomes ``p - onehot(y)``."""
+        """Sum of ``log sum_j exp(s_ij) - s_iy``; S becomes ``p - onehot(y)``.
+
+        Scores are shifted by their row's maximum only when some score is large enough for
+        ``exp`` to overflow or underflow (the result is shift-invariant; skipping the shift
+        saves a slow short-row reduction on every minibatch).
+        """
         flat = S.reshape(-1)
         row = self._row_stat[: len(S)]
-        np.max(S, axis=1, out=row)
-        S -= row[:, None]
+        safe = EXP_SAFE[S.dtype.type]
+        if not (-safe < S.min() and S.max() < safe):
+            np.max(S, axis=1, out=row)
+            S -= row[:, None]
         block_loss = -float(flat[index].sum(dtype=np.float64))
         np.exp(S, out=S)
-        np.sum(S, axis=1, out=row)
+        np.matmul(S, self._ones, out=row)  # row sums: much faster than sum(axis=1)
         S /= row[:, None]
         np.log(row, out=row)
         block_loss += float(row.sum(dtype=np.float64))
@@ -232,7 +247,7 @@ class _Lane:
         np.maximum(S, 0, out=S)
         block_loss = float(S.sum(dtype=np.float64))
         np.greater(S, 0, out=S)
-        np.sum(S, axis=1, out=row)
+        np.matmul(S, self._ones, out=row)  # active hinges per row
         flat[index] = -row
         return block_loss
 

@@ -2,12 +2,19 @@
 
 First-order methods (one ``f`` call per step) follow PyTorch's conventions by default; the
 torch7 and lecture forms are keywords of the same classes. Schedules are callables
-``t -> value`` accepted anywhere a hyperparameter is.
+``t -> value`` accepted anywhere a hyperparameter is. Full-batch methods (``LBFGS``,
+``BFGS``, ``Newton``) call ``f`` as often as their line searches need; ``minimize`` runs one
+to convergence and returns a SciPy-shaped result.
 """
 
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .base import Optimizer
+from .bfgs import BFGS
+from .lbfgs import LBFGS
+from .line_search import LineSearchResult, backtracking, strong_wolfe
+from .minimize import MinimizeResult, minimize
+from .newton import Newton
 from .registry import get, names, register
 from .rmsprop import RMSprop
 from .schedule import (
@@ -23,6 +30,8 @@ from .schedule import (
 from .sgd import SGD, GradientDescent
 
 __all__ = [
+    "BFGS",
+    "LBFGS",
     "SGD",
     "Adagrad",
     "Adam",
@@ -31,14 +40,20 @@ __all__ = [
     "ExponentialDecay",
     "GradientDescent",
     "InverseTimeDecay",
+    "LineSearchResult",
     "LinearWarmup",
+    "MinimizeResult",
+    "Newton",
     "Optimizer",
     "RMSprop",
     "Schedule",
     "SequentialSchedule",
     "StepDecay",
+    "backtracking",
     "get",
+    "minimize",
     "names",
     "register",
+    "strong_wolfe",
     "with_warmup",
 ]

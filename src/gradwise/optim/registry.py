@@ -4,6 +4,9 @@ from functools import partial
 
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
+from .bfgs import BFGS
+from .lbfgs import LBFGS
+from .newton import Newton
 from .rmsprop import RMSprop
 from .sgd import SGD
 
@@ -17,6 +20,10 @@ _FACTORIES = {
     "rmsprop": RMSprop,
     "adam": Adam,
     "adamw": AdamW,
+    # Full-batch methods: one step runs up to max_iter inner iterations.
+    "lbfgs": LBFGS,
+    "bfgs": BFGS,
+    "newton": Newton,
 }
 
 
