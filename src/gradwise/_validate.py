@@ -36,6 +36,13 @@ def in_unit_interval(name, value, *, closed_right=False):
     return value
 
 
+def count(name, value):
+    """``value`` as an ``int`` if it is a whole number >= 1 (not a bool), else ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
 def choice(name, value, options):
     if value not in options:
         known = ", ".join(repr(o) for o in options)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .._validate import choice
+from .._validate import choice, count
 from .module import Module
 
 INITS = ("gaussian", "xavier", "he", "zeros")
@@ -35,11 +35,9 @@ class Linear(Module):
     param_names = ("weight", "bias")
 
     def __init__(self, in_features, out_features, init="gaussian", seed=0, dtype=np.float32):
-        for name, value in (("in_features", in_features), ("out_features", out_features)):
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        choice("init", init, INITS)
-        self.in_features, self.out_features, self.init = int(in_features), int(out_features), init
+        self.in_features = count("in_features", in_features)
+        self.out_features = count("out_features", out_features)
+        self.init = choice("init", init, INITS)
         rng = np.random.default_rng(seed)
         self.weight = init_weight(self.in_features, self.out_features, init, rng).astype(dtype)
         self.bias = np.zeros(self.out_features, dtype=dtype)

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from .._validate import choice, non_negative
+from .._validate import choice, count, non_negative
 from .base import Optimizer
 from .line_search import strong_wolfe
 
@@ -58,11 +58,11 @@ class LBFGS(Optimizer):
     ):
         super().__init__()
         self.lr = non_negative("lr", lr)
-        self.max_iter = _count("max_iter", max_iter)
-        self.max_eval = self.max_iter * 5 // 4 if max_eval is None else _count("max_eval", max_eval)
+        self.max_iter = count("max_iter", max_iter)
+        self.max_eval = self.max_iter * 5 // 4 if max_eval is None else count("max_eval", max_eval)
         self.tolerance_grad = non_negative("tolerance_grad", tolerance_grad)
         self.tolerance_change = non_negative("tolerance_change", tolerance_change)
-        self.history_size = _count("history_size", history_size)
+        self.history_size = count("history_size", history_size)
         self.line_search_fn = choice("line_search_fn", line_search_fn, LINE_SEARCHES)
         if callback is not None and not callable(callback):
             raise TypeError(f"callback must be callable, got {type(callback).__name__}")
@@ -258,9 +258,3 @@ class _History:
             beta = float(self.y[i] @ r) * self.rho[i]
             r += (alpha[i] - beta) * self.s[i]
         return r
-
-
-def _count(name, value):
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)

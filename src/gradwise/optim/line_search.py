@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import choice, non_negative, positive
+from .._validate import choice, count, non_negative, positive
 from .base import Optimizer
 
 
@@ -403,10 +403,3 @@ class DescentMethod(Optimizer):
 
     def _stop(self, reason, converged):
         self.stop_reason, self.converged = reason, converged
-
-
-def count(name, value):
-    """``value`` if it is a positive integer, else ``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)

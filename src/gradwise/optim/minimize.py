@@ -5,12 +5,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validate import choice
+from .._validate import choice, count
 from ..errors import DivergenceError
 from ..hessian import hessian_operator
 from .bfgs import BFGS
 from .lbfgs import LBFGS
-from .line_search import count
 from .newton import Newton
 
 METHODS = ("lbfgs", "bfgs", "newton", "newton-cg")

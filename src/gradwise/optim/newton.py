@@ -8,9 +8,9 @@ import math
 
 import numpy as np
 
-from .._validate import choice
+from .._validate import choice, count
 from ..hessian import HessianOperator, hessian_operator
-from .line_search import DescentMethod, count
+from .line_search import DescentMethod
 
 SOLVERS = ("auto", "cholesky", "cg")
 

@@ -10,7 +10,7 @@ steps of an epoch into the arguments (e.g. ``step_size=epochs * batches_per_epoc
 import math
 import numbers
 
-from .._validate import in_unit_interval, non_negative, positive
+from .._validate import count, in_unit_interval, non_negative, positive
 
 
 class Schedule:
@@ -37,7 +37,7 @@ class StepDecay(Schedule):
 
     def __init__(self, initial, step_size, gamma=0.5):
         self.initial = _finite("initial", initial)
-        self.step_size = _count("step_size", step_size)
+        self.step_size = count("step_size", step_size)
         self.gamma = positive("gamma", gamma)
 
     def value(self, t):
@@ -84,7 +84,7 @@ class CosineDecay(Schedule):
 
     def __init__(self, initial, total_steps, final=0.0):
         self.initial = _finite("initial", initial)
-        self.total_steps = _count("total_steps", total_steps)
+        self.total_steps = count("total_steps", total_steps)
         self.final = _finite("final", final)
 
     def value(self, t):
@@ -105,7 +105,7 @@ class LinearWarmup(Schedule):
 
     def __init__(self, target, warmup_steps, start_factor=None):
         self.target = _finite("target", target)
-        self.warmup_steps = _count("warmup_steps", warmup_steps)
+        self.warmup_steps = count("warmup_steps", warmup_steps)
         if start_factor is None:
             start_factor = 1.0 / self.warmup_steps
         self.start_factor = in_unit_interval("start_factor", start_factor, closed_right=True)
@@ -126,7 +126,7 @@ class SequentialSchedule(Schedule):
 
     def __init__(self, schedules, milestones):
         self.schedules = list(schedules)
-        self.milestones = [_count("milestone", m) for m in milestones]
+        self.milestones = [count("milestone", m) for m in milestones]
         if not self.schedules or not all(callable(s) for s in self.schedules):
             raise TypeError("schedules must be a non-empty list of callables t -> value")
         if len(self.milestones) != len(self.schedules) - 1:
@@ -158,9 +158,3 @@ def _finite(name, value):
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
         raise ValueError(f"{name} must be a finite real number, got {value!r}")
     return value
-
-
-def _count(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
