@@ -147,6 +147,22 @@ def test_sweep_writes_a_ranked_table_result_and_heatmap(tmp_path, capsys):
     assert json.loads((tmp_path / "result.json").read_text())["test_score"] == result["test_score"]
 
 
+def test_sweep_searches_augmentations_and_draws_a_panel_for_each(tmp_path, capsys):
+    flags = ["--augment", "none,flip", "--optimizer", "sgd", "--lr", "1e-2:1e-1:log"]
+    flags += ["--reg", "1e-4:1e-2:log", "--epochs", "2", "--trials", "6", "--seed", "2"]
+    flags += ["--out", str(tmp_path), "--executor", "serial"]
+    code = main(["sweep", "--data", "digits", *flags])
+    assert code == 0, capsys.readouterr().err
+    records = [json.loads(line) for line in (tmp_path / "trials.jsonl").read_text().splitlines()]
+    assert {r["params"]["augment"] for r in records} == {"none", "flip"}
+    assert all(r["status"] == "ok" for r in records)
+    # Two panels side by side: the picture is wider than a one-panel heat-map.
+    from PIL import Image
+
+    width, height = Image.open(tmp_path / "heatmap.png").size
+    assert width > 2 * height  # one panel: about 1.35 x its height
+
+
 @pytest.mark.parametrize(
     "flags, message",
     [

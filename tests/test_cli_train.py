@@ -158,6 +158,15 @@ def test_compare_trains_each_optimizer_on_the_same_budget(tmp_path):
     assert (out / "curves.png").is_file()
 
 
+def test_train_with_mirror_images_doubles_the_training_rows(tmp_path):
+    out = tmp_path / "flip"
+    result = gradwise("train", "--augment", "flip", "--epochs", "1", "--out", out)
+    assert result.returncode == 0, result.stderr
+    history = History.load(out / "history.json")
+    assert len(history.loss) == math.ceil(2 * 4500 / 256)  # 4,500 training images + mirrors
+    assert load_classifier(out).get_params()["augment"] == "flip"
+
+
 def test_every_command_has_help():
     for command in ("train", "evaluate", "predict", "explain", "compare"):
         result = gradwise(command, "--help")
@@ -173,6 +182,7 @@ def test_every_command_has_help():
         (["--batch-size", "zero"], "--batch-size"),
         (["--schedule", "warp:3"], "bad schedule"),
         (["--data", "no-such-dataset"], "no-such-dataset"),
+        (["--augment", "rotate"], "augment must be one of"),
     ],
 )
 def test_train_bad_settings_are_one_line_errors_and_write_nothing(tmp_path, args, fragment):

@@ -26,6 +26,7 @@ import numpy as np
 
 from . import nn
 from .callbacks import EarlyStopping
+from .data.augment import AUGMENTATIONS, augment
 from .data.split import stratified_split_indices
 from .data.transforms import Pipeline, preprocessing
 from .errors import DivergenceError, ModelFileError
@@ -186,6 +187,8 @@ class _Classifier:
                 X_val, y_val = validation_data
                 validation = (_check_inputs(X_val), self._encode(y_val))
         self.input_shape_ = tuple(int(s) for s in X.shape[1:])
+        self.data_fingerprint_ = fingerprint(X_fit, y_fit)
+        X_fit, y_fit = augment(X_fit, y_fit, self.augment)
         self.preprocessing_ = preprocessing(**PREPROCESSING[self.preprocessing])
         features = self.preprocessing_.fit_transform(X_fit)
         self.n_features_in_ = int(features.shape[1])
@@ -216,7 +219,6 @@ class _Classifier:
         callbacks = list(callbacks)
         if self.early_stopping:
             callbacks.insert(0, EarlyStopping(patience=self.early_stopping))
-        self.data_fingerprint_ = fingerprint(X_fit, y_fit)
         self.optimizer_ = optimizer
         try:
             self.history_ = train_fit(
@@ -244,6 +246,7 @@ class _Classifier:
         from ._validate import choice, non_negative, positive
 
         choice("preprocessing", self.preprocessing, tuple(PREPROCESSING))
+        choice("augment", self.augment, AUGMENTATIONS)
         choice("dtype", self.dtype, ("float32", "float64"))
         choice("sampling", self.sampling, ("shuffle", "replacement"))
         non_negative("reg", self.reg)
@@ -365,7 +368,8 @@ class SoftmaxClassifier(_Classifier):
     keywords of the optimizer; ``schedule`` is a string (``step:E[:G]``, ``exp:K``,
     ``inv:K``, ``cosine``) in epochs or a callable of the step. ``batch_size=None`` trains
     full batch (what ``optimizer="lbfgs"`` wants). ``early_stopping`` is a patience in
-    epochs on the validation loss.
+    epochs on the validation loss. ``augment="flip"`` trains on every training image and its
+    mirror image (:mod:`gradwise.data.augment`; images only, validation rows untouched).
     """
 
     def __init__(
@@ -377,6 +381,7 @@ class SoftmaxClassifier(_Classifier):
         batch_size=256,
         schedule=None,
         preprocessing="mean",
+        augment=None,
         init="gaussian",
         sampling="shuffle",
         validation_fraction=0.0,
@@ -393,6 +398,7 @@ class SoftmaxClassifier(_Classifier):
         self.batch_size = batch_size
         self.schedule = schedule
         self.preprocessing = preprocessing
+        self.augment = augment
         self.init = init
         self.sampling = sampling
         self.validation_fraction = validation_fraction
@@ -423,6 +429,7 @@ class SVMClassifier(_Classifier):
         batch_size=256,
         schedule=None,
         preprocessing="mean",
+        augment=None,
         init="gaussian",
         sampling="shuffle",
         validation_fraction=0.0,
@@ -440,6 +447,7 @@ class SVMClassifier(_Classifier):
         self.batch_size = batch_size
         self.schedule = schedule
         self.preprocessing = preprocessing
+        self.augment = augment
         self.init = init
         self.sampling = sampling
         self.validation_fraction = validation_fraction
@@ -474,6 +482,7 @@ class MLPClassifier(_Classifier):
         batch_size=256,
         schedule=None,
         preprocessing="mean",
+        augment=None,
         sampling="shuffle",
         validation_fraction=0.0,
         early_stopping=None,
@@ -491,6 +500,7 @@ class MLPClassifier(_Classifier):
         self.batch_size = batch_size
         self.schedule = schedule
         self.preprocessing = preprocessing
+        self.augment = augment
         self.sampling = sampling
         self.validation_fraction = validation_fraction
         self.early_stopping = early_stopping

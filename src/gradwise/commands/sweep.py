@@ -43,6 +43,7 @@ SEARCHED = {
     "epochs": ("epochs", False),
     "schedule": ("schedule", True),
     "hidden": ("hidden", False),
+    "augment": ("augment", True),
 }
 
 
@@ -72,6 +73,7 @@ def register(subparsers):
     p.add_argument(
         "--preprocess", default="mean", help="none, mean, channel-mean or standardize (mean)"
     )
+    p.add_argument("--augment", help="training-set augmentations, e.g. none,flip")
     p.add_argument(
         "--search", choices=("random", "grid"), default="random", help="(default random)"
     )
@@ -207,7 +209,8 @@ def build_estimator(args):
 
 
 def heatmap(records, path, x="lr", y="reg"):
-    """Validation accuracy over ``(x, y)`` in log-log axes, one panel per optimizer.
+    """Validation accuracy over ``(x, y)`` in log-log axes, one panel per combination of
+    the searched names (optimizer, schedule, augment).
 
     Each trial is a square coloured by its validation accuracy (failed trials: grey
     crosses); the best trial is ringed. Returns the path written, or ``None`` when the
@@ -220,7 +223,8 @@ def heatmap(records, path, x="lr", y="reg"):
     points = [r for r in records if _positive(r["params"].get(x)) and _positive(r["params"].get(y))]
     if len({r["params"][x] for r in points}) < 2 or len({r["params"][y] for r in points}) < 2:
         return None
-    groups = sorted({str(r["params"].get("optimizer", "")) for r in points})
+    names = _varying_names(points)
+    groups = sorted({_names(r["params"], names) for r in points})
     ok = [r for r in points if r["status"] == "ok"]
     scores = [r["val_score"] for r in ok]
     norm = Normalize(vmin=min(scores, default=0.0), vmax=max(scores, default=1.0))
@@ -229,7 +233,7 @@ def heatmap(records, path, x="lr", y="reg"):
     axes = fig.subplots(1, len(groups), squeeze=False, sharex=True, sharey=True)[0]
     image = None
     for ax, group in zip(axes, groups, strict=True):
-        mine = [r for r in points if str(r["params"].get("optimizer", "")) == group]
+        mine = [r for r in points if _names(r["params"], names) == group]
         good = [r for r in mine if r["status"] == "ok"]
         bad = [r for r in mine if r["status"] != "ok"]
         image = ax.scatter(
@@ -254,13 +258,37 @@ def heatmap(records, path, x="lr", y="reg"):
             ax.scatter(
                 [best["params"][x]], [best["params"][y]], s=260, facecolors="none", edgecolors="r"
             )
-        ax.set_xscale("log")
-        ax.set_yscale("log")
+        _log_axes(ax)
         ax.set_xlabel(f"{x} (log scale)")
         ax.set_title(group or "validation accuracy")
     axes[0].set_ylabel(f"{y} (log scale)")
     fig.colorbar(image, ax=list(axes), label="validation accuracy")
     return save_figure(fig, path)
+
+
+def _log_axes(ax):
+    """Log-log axes with ticks at 1, 2 and 5 of each decade, written plainly (0.02, 5e-05):
+    the default labels every minor tick of a short range, and they overlap."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        axis.set_minor_formatter(NullFormatter())
+
+
+def _varying_names(records):
+    """The searched name-valued parameters (optimizer, schedule, augment) that differ
+    between ``records``: one heat-map panel per combination of their values."""
+    names = [param for param, names_only in SEARCHED.values() if names_only]
+    return [n for n in names if len({str(r["params"].get(n)) for r in records}) > 1]
+
+
+def _names(params, names):
+    """A panel title, e.g. ``optimizer=adam augment=flip``."""
+    return " ".join(f"{name}={params[name]}" for name in names if name in params)
 
 
 def _progress_printer(args):

@@ -37,6 +37,7 @@ DEFAULTS = {
     "batch_size": 256,
     "schedule": "cosine",
     "preprocess": "mean",
+    "augment": "none",
     "val_fraction": 0.1,
     "early_stopping": None,
     "seed": 0,
@@ -96,6 +97,9 @@ def add_training_arguments(p, *, optimizer=True):
     )
     p.add_argument("--schedule", help=f"{SCHEDULE_HELP} (default {d['schedule']})")
     p.add_argument("--preprocess", help="none, mean, channel-mean or standardize (default mean)")
+    p.add_argument(
+        "--augment", help="none, or flip: add each training image's mirror image (default none)"
+    )
     p.add_argument("--val-fraction", type=float, help="training rows held out for validation (0.1)")
     p.add_argument("--early-stopping", type=int, metavar="PATIENCE", help="epochs without gain")
     p.add_argument("--seed", type=int, help="seed of initial weights, split and order (0)")
@@ -104,7 +108,7 @@ def add_training_arguments(p, *, optimizer=True):
 
 def settings_from(args, base=None):
     """The run's settings: the flags given, else ``base`` (a resumed run's), else DEFAULTS."""
-    settings = dict(base or DEFAULTS)
+    settings = {**DEFAULTS, **(base or {})}
     for key in DEFAULTS:
         value = getattr(args, key, None)
         if value is not None:
@@ -155,6 +159,7 @@ def build_classifier(settings, optimizer=None, lr=None):
         batch_size=batch_size,
         schedule=None if optimizer.strip().lower() == "lbfgs" else settings["schedule"],
         preprocessing=settings["preprocess"],
+        augment=settings["augment"],
         validation_fraction=settings["val_fraction"],
         early_stopping=settings["early_stopping"],
         dtype=settings["dtype"],
