@@ -38,7 +38,6 @@ from .errors import DivergenceError
 from .optim import Optimizer
 from .optim.registry import get as get_optimizer
 from .optim.registry import names as optimizer_names
-from .plot.race import VIEWS, animate_race, frame_steps
 from .surfaces import SURFACES, Surface, get_surface
 
 __all__ = [
@@ -60,6 +59,9 @@ __all__ = [
     "surface_names",
     "trace",
 ]
+
+#: How a race is drawn: contour lines seen from above, or the surface in perspective.
+VIEWS = ("contour", "3d")
 
 #: The optimizers a race runs when none are named.
 DEFAULT_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
@@ -292,11 +294,24 @@ def _count(name, value):
     return int(value)
 
 
+def frame_steps(steps, frames):
+    """The step shown in each of ``frames`` frames of a path of ``steps`` steps: evenly
+    spaced from 0 to ``steps`` (every step when ``frames > steps``)."""
+    if isinstance(frames, bool) or not isinstance(frames, int | np.integer) or frames < 1:
+        raise ValueError(f"frames must be a positive integer, got {frames!r}")
+    frames = min(int(frames), steps + 1)
+    if frames < 2:
+        return np.array([steps])
+    return np.unique(np.rint(np.linspace(0, steps, frames)).astype(int))
+
+
 def animate(trajectories, surface, path, frames=None, view="contour", fps=20, dpi=80, still=True):
     """Draw a race (``{name: Trajectory}``, as :func:`race` returns) on ``surface``: a GIF
     (``path`` ending in ``.gif``, with the last frame as a PNG beside it unless
     ``still=False``) or only that PNG (``path`` ending in ``.png``). See
     :func:`gradwise.plot.race.animate_race`; returns the paths written."""
+    from .plot.race import animate_race  # matplotlib is imported only to draw
+
     surface = make_surface(surface)
     return animate_race(
         trajectories,

@@ -2,8 +2,6 @@
 
 import math
 
-from ..plot import class_templates, linear_weight
-
 
 def register(subparsers):
     p = subparsers.add_parser(
@@ -30,6 +28,8 @@ def register(subparsers):
 
 
 def run(args):
+    from ..plot import class_templates, linear_weight  # matplotlib: only when drawing
+
     model, classes, input_shape = load_linear_model(args.model)
     weight = linear_weight(model)
     if args.image_shape is not None:

@@ -2,10 +2,10 @@
 
 ``"flip"`` adds the left-right mirror image of every training image: what torchvision's
 ``RandomHorizontalFlip`` gives in expectation, made deterministic (each image once as it is
-and once mirrored, every epoch). CIFAR-10's classes look the same in a mirror, so the mirrored images are as
-real as the originals; a linear classifier trained on both learns templates that are close
-to left-right symmetric. Augmentation applies to training rows only, never to validation or
-test rows.
+and once mirrored, every epoch). CIFAR-10's classes look the same in a mirror, so the
+mirrored images are as real as the originals; a linear classifier trained on both learns
+templates that are close to left-right symmetric. Augmentation applies to training rows
+only, never to validation or test rows.
 """
 
 import numpy as np

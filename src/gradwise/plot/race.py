@@ -17,9 +17,8 @@ import numpy as np
 from matplotlib.colors import LinearSegmentedColormap, LogNorm
 from PIL import Image
 
+from ..landscape import VIEWS, frame_steps
 from .style import atomic_write, colors_for, new_figure
-
-VIEWS = ("contour", "3d")
 
 #: The surfaces' background: white at the bottom to light grey at the top, so that every
 #: optimizer colour (black included) stands out and the picture survives greyscale print.
@@ -31,17 +30,6 @@ GIF_COLORS = 128
 
 #: Frames of an animation when not told: one per step, up to this many.
 MAX_DEFAULT_FRAMES = 300
-
-
-def frame_steps(steps, frames):
-    """The step shown in each of ``frames`` frames of a path of ``steps`` steps: evenly
-    spaced from 0 to ``steps`` (every step when ``frames > steps``)."""
-    if isinstance(frames, bool) or not isinstance(frames, int | np.integer) or frames < 1:
-        raise ValueError(f"frames must be a positive integer, got {frames!r}")
-    frames = min(int(frames), steps + 1)
-    if frames < 2:
-        return np.array([steps])
-    return np.unique(np.rint(np.linspace(0, steps, frames)).astype(int))
 
 
 def animate_race(
