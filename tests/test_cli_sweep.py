@@ -173,6 +173,9 @@ def test_sweep_searches_augmentations_and_draws_a_panel_for_each(tmp_path, capsy
         (["--hidden", "10,20"], "--hidden is only searched with --model mlp"),
         (["--trials", "0"], "--trials must be >= 1"),
         (["--folds", "1"], "folds must be an integer >= 2"),
+        (["--optimizer", "sgd,adamax"], "--optimizer: unknown optimizer 'adamax'"),
+        (["--augment", "none,rotate"], "--augment: augment must be one of"),
+        (["--schedule", "cosine,warp:3"], "--schedule: "),
     ],
 )
 def test_sweep_bad_input_is_one_line_exit_2(flags, message, tmp_path, capsys):

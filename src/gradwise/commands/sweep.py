@@ -104,6 +104,7 @@ def run(args):
     started = time.perf_counter()
     space = search_space(args)
     estimator = build_estimator(args)
+    check_names(estimator, space)
     executor = get_executor(args.executor, workers=args.workers, address=args.address)
     for name in ("trials", "grid_points", "top"):
         if getattr(args, name) < 1:
@@ -198,6 +199,21 @@ def search_space(args):
     if "hidden" in space and args.model != "mlp":
         raise ValueError("--hidden is only searched with --model mlp")
     return space
+
+
+def check_names(estimator, space):
+    """Refuse a listed name that no trial could use (``--optimizer adamax``, ``--augment
+    rotate``) before any trial runs, instead of recording every trial that draws it as
+    failed."""
+    for flag, (param, names_only) in SEARCHED.items():
+        if not names_only or param not in space:
+            continue
+        for value in space[param].values:
+            trial = type(estimator)(**{**estimator.get_params(), param: value})
+            try:
+                trial._check_params()
+            except (TypeError, ValueError) as err:
+                raise ValueError(f"--{flag.replace('_', '-')}: {err}") from None
 
 
 def build_estimator(args):
