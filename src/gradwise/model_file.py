@@ -275,14 +275,7 @@ def describe_loss(loss):
 
 
 def build_loss(spec):
-    spec = dict(spec or {})
-    kind = spec.pop("type", None)
-    if kind not in LOSSES:
-        raise ModelFileError(f"unknown loss {kind!r} in the model file")
-    try:
-        return LOSSES[kind](**spec)
-    except (TypeError, ValueError) as err:
-        raise ModelFileError(f"bad loss settings {spec} ({err})") from None
+    return _from_spec(LOSSES, spec or {}, "loss")
 
 
 def describe_penalty(penalty):
@@ -301,16 +294,19 @@ def describe_penalty(penalty):
 
 
 def build_penalty(spec):
-    if spec is None:
-        return None
+    return None if spec is None else _from_spec(PENALTIES, spec, "penalty")
+
+
+def _from_spec(kinds, spec, what):
+    """``kinds[spec["type"]](**other keys)``; anything else is a :class:`ModelFileError`."""
     spec = dict(spec)
     kind = spec.pop("type", None)
-    if kind not in PENALTIES:
-        raise ModelFileError(f"unknown penalty {kind!r} in the model file")
+    if kind not in kinds:
+        raise ModelFileError(f"unknown {what} {kind!r} in the model file")
     try:
-        return PENALTIES[kind](**spec)
+        return kinds[kind](**spec)
     except (TypeError, ValueError) as err:
-        raise ModelFileError(f"bad penalty settings {spec} ({err})") from None
+        raise ModelFileError(f"bad {what} settings {spec} ({err})") from None
 
 
 # -- model files ------------------------------------------------------------------------

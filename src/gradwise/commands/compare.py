@@ -22,10 +22,10 @@ import numpy as np
 
 from ..errors import DivergenceError
 from ..train import History, write_text_atomic
+from ._output import output_folder
 from .train import (
     add_training_arguments,
     build_classifier,
-    default_out,
     load_dataset,
     settings_from,
 )
@@ -106,7 +106,7 @@ def run(args):
     settings["optimizer"], settings["lr"] = names[0], None
     classifiers = {name: _classifier(settings, name, rates[name]) for name in names}
     ds = load_dataset(settings["data"])
-    out = args.out if args.out is not None else default_out("compare")
+    out = output_folder(args.out, "compare")
     out.mkdir(parents=True, exist_ok=True)
     y_names = np.asarray(ds.classes)[ds.y_train]
     y_test = np.asarray(ds.classes)[ds.y_test]

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..knn import METRICS, KNNClassifier
 from ..search import stratified_subset, write_json_atomic
+from ._output import output_folder
 
 
 def register(subparsers):
@@ -41,9 +42,7 @@ def run(args):
     ks = parse_ks(args.k)
     if args.folds < 2:
         raise ValueError(f"--folds must be >= 2, got {args.folds}")
-    out = args.out if args.out is not None else Path("runs") / time.strftime("knn-%Y%m%d-%H%M%S")
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} is a file, not a folder")
+    out = output_folder(args.out, "knn")
 
     from ..data import kfold, load
 

@@ -30,6 +30,7 @@ from ..search import (
     stratified_subset,
     write_json_atomic,
 )
+from ._output import output_folder
 
 #: ``--model`` -> the estimator class name in :mod:`gradwise.estimators`.
 MODELS = {"linear": "SoftmaxClassifier", "svm": "SVMClassifier", "mlp": "MLPClassifier"}
@@ -109,9 +110,7 @@ def run(args):
     for name in ("trials", "grid_points", "top"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
-    out = args.out if args.out is not None else _default_out()
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} is a file, not a folder")
+    out = output_folder(args.out, "sweep")
     common = dict(
         folds=args.folds,
         val_fraction=args.val_fraction,
@@ -343,8 +342,3 @@ def _positive(value):
         and value > 0
         and np.isfinite(value)
     )
-
-
-def _default_out():
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path("runs") / f"sweep-{stamp}"

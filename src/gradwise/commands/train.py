@@ -22,6 +22,7 @@ import numpy as np
 
 from ..errors import DivergenceError
 from ..train import SCHEDULE_HELP, History, write_text_atomic
+from ._output import output_folder
 
 #: Settings and their defaults (the flags' defaults are None, so that a flag given on the
 #: command line can be told apart from a default, which ``--resume`` needs).
@@ -181,20 +182,8 @@ def load_dataset(name):
     return load(name)
 
 
-def default_out(prefix):
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    out = Path("runs") / f"{prefix}-{stamp}"
-    n = 2
-    while out.exists():
-        out = Path("runs") / f"{prefix}-{stamp}-{n}"
-        n += 1
-    return out
-
-
 def check_out_folder(out, *, overwrite=False, resume=False):
-    """Refuse to overwrite a run unless asked; the folder must not be a file."""
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} is a file, not a folder")
+    """Refuse to overwrite a run unless asked (``out`` comes from :func:`output_folder`)."""
     if resume:
         if not (out / "checkpoint.npz").is_file():
             raise ValueError(f"--resume: {out} holds no checkpoint.npz to continue from")
@@ -213,7 +202,7 @@ def run(args):
             raise ValueError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(args, name)}")
     if args.resume and args.out is None:
         raise ValueError("--resume needs --out: the run folder to continue")
-    out = args.out if args.out is not None else default_out("train")
+    out = output_folder(args.out, "train")
     from ..callbacks import Checkpoint, JSONLogger, PrintEpochs
     from ..checkpoint import load_checkpoint
 

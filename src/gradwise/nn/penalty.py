@@ -20,6 +20,7 @@ class Penalty:
     def __init__(self, lam, include_bias=False):
         self.lam = float(non_negative("penalty strength lam", lam))
         self.include_bias = include_bias
+        self._scratch = {}  # (shape, dtype) -> a buffer for the gradient term
 
     def _pairs(self, model):
         names = ("weight", "bias") if self.include_bias else ("weight",)
@@ -45,7 +46,11 @@ class L2(Penalty):
         return self.lam * np.vdot(w, w)
 
     def add_gradient(self, w, grad):
-        grad += (2 * self.lam) * w
+        # Once per training step: the product goes through a reused buffer, not a new array.
+        key = (w.shape, w.dtype)
+        if key not in self._scratch:
+            self._scratch[key] = np.empty_like(w)
+        grad += np.multiply(w, 2 * self.lam, out=self._scratch[key])
 
 
 class L1(Penalty):

@@ -4,7 +4,7 @@ historical sum of squares."""
 import numpy as np
 
 from .._validate import non_negative, positive
-from .base import Optimizer, flag
+from .base import Optimizer, default_eps, eps_root, flag
 
 
 class Adagrad(Optimizer):
@@ -44,9 +44,7 @@ class Adagrad(Optimizer):
             "initial_accumulator_value", initial_accumulator_value
         )
         self.eps_inside_sqrt = flag("eps_inside_sqrt", eps_inside_sqrt)
-        if eps is None:
-            eps = 1e-7 if self.eps_inside_sqrt else 1e-10
-        self.eps = positive("eps", eps)
+        self.eps = positive("eps", default_eps(eps, self.eps_inside_sqrt, 1e-10))
         self.maximize = flag("maximize", maximize)
 
     def step(self, f, x):
@@ -60,12 +58,7 @@ class Adagrad(Optimizer):
         work = self.workspace("step", x)
         np.multiply(g, g, out=work)
         total += work
-        if self.eps_inside_sqrt:
-            np.add(total, eps, out=work)
-            np.sqrt(work, out=work)
-        else:
-            np.sqrt(total, out=work)
-            work += eps
+        eps_root(total, eps, self.eps_inside_sqrt, out=work)
         np.divide(g, work, out=work)
         work *= -lr
         x += work

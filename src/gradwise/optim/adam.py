@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from .._validate import in_unit_interval, non_negative, positive
-from .base import Optimizer, flag
+from .base import Optimizer, default_eps, eps_root, flag
 
 
 class Adam(Optimizer):
@@ -57,9 +57,7 @@ class Adam(Optimizer):
         self.eps_hat = flag("eps_hat", eps_hat)
         if self.eps_inside_sqrt and self.eps_hat:
             raise ValueError("choose one of eps_inside_sqrt=True and eps_hat=True, not both")
-        if eps is None:
-            eps = 1e-7 if self.eps_inside_sqrt else 1e-8
-        self.eps = positive("eps", eps)
+        self.eps = positive("eps", default_eps(eps, self.eps_inside_sqrt, 1e-8))
         self.weight_decay = non_negative("weight_decay", weight_decay)
         self.amsgrad = flag("amsgrad", amsgrad)
         self.maximize = flag("maximize", maximize)
@@ -88,11 +86,10 @@ class Adam(Optimizer):
         # Every form is written with the uncorrected root, the step size folding the
         # corrections in: sqrt(v/c2) + eps == (sqrt(v) + eps*sqrt(c2)) / sqrt(c2).
         if self.eps_inside_sqrt:
-            np.add(exp_avg_sq, eps * c2, out=work)
-            np.sqrt(work, out=work)
+            shift = eps * c2
         else:
-            np.sqrt(exp_avg_sq, out=work)
-            work += eps if self.eps_hat else eps * math.sqrt(c2)
+            shift = eps if self.eps_hat else eps * math.sqrt(c2)
+        eps_root(exp_avg_sq, shift, self.eps_inside_sqrt, out=work)
         np.divide(exp_avg, work, out=work)
         work *= -lr * math.sqrt(c2) / c1
         x += work

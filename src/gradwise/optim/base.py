@@ -23,6 +23,26 @@ def flag(name, value):
     return bool(value)
 
 
+def default_eps(eps, eps_inside_sqrt, default):
+    """``eps`` as given, or when ``None`` its default: torch7's and the lecture's 1e-7 with
+    ``eps_inside_sqrt`` (added under the square root), else ``default`` (PyTorch's)."""
+    if eps is None:
+        return 1e-7 if eps_inside_sqrt else default
+    return eps
+
+
+def eps_root(v, eps, eps_inside_sqrt, out):
+    """The adaptive methods' denominator into ``out``: ``sqrt(v + eps)`` with
+    ``eps_inside_sqrt`` (torch7, the lecture), else ``sqrt(v) + eps`` (PyTorch)."""
+    if eps_inside_sqrt:
+        np.add(v, eps, out=out)
+        np.sqrt(out, out=out)
+    else:
+        np.sqrt(v, out=out)
+        out += eps
+    return out
+
+
 class Optimizer:
     """Base class. Subclasses implement ``step`` and keep their buffers in ``self.state``.
 

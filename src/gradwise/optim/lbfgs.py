@@ -10,7 +10,7 @@ import numpy as np
 
 from .._validate import choice, count, non_negative
 from .base import Optimizer
-from .line_search import strong_wolfe
+from .line_search import set_stopping_rules, strong_wolfe
 
 LINE_SEARCHES = (None, "strong_wolfe")
 
@@ -57,17 +57,10 @@ class LBFGS(Optimizer):
         callback=None,
     ):
         super().__init__()
-        self.lr = non_negative("lr", lr)
-        self.max_iter = count("max_iter", max_iter)
-        self.max_eval = self.max_iter * 5 // 4 if max_eval is None else count("max_eval", max_eval)
-        self.tolerance_grad = non_negative("tolerance_grad", tolerance_grad)
-        self.tolerance_change = non_negative("tolerance_change", tolerance_change)
+        self.lr = non_negative("lr", lr)  # PyTorch accepts lr = 0
         self.history_size = count("history_size", history_size)
         self.line_search_fn = choice("line_search_fn", line_search_fn, LINE_SEARCHES)
-        if callback is not None and not callable(callback):
-            raise TypeError(f"callback must be callable, got {type(callback).__name__}")
-        self.callback = callback
-        self.stop_reason = ""
+        set_stopping_rules(self, max_iter, max_eval, tolerance_grad, tolerance_change, callback)
         self.converged = False
         self.state.update(func_evals=0, n_iter=0)
 

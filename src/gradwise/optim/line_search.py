@@ -276,6 +276,20 @@ def strong_wolfe(f, x, d, loss, grad, step=1.0, c1=1e-4, c2=0.9, tolerance_chang
     )
 
 
+def set_stopping_rules(method, max_iter, max_eval, tolerance_grad, tolerance_change, callback):
+    """Check and set the keywords that end an iterative method's step (``max_iter``,
+    ``max_eval`` (default ``1.25 * max_iter``), the two tolerances, ``callback``) and its
+    empty ``stop_reason``: the same for :class:`DescentMethod` and ``LBFGS``."""
+    method.max_iter = count("max_iter", max_iter)
+    method.max_eval = method.max_iter * 5 // 4 if max_eval is None else count("max_eval", max_eval)
+    method.tolerance_grad = non_negative("tolerance_grad", tolerance_grad)
+    method.tolerance_change = non_negative("tolerance_change", tolerance_change)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+    method.callback = callback
+    method.stop_reason = ""
+
+
 class DescentMethod(Optimizer):
     """The loop shared by :class:`BFGS` and :class:`Newton`: ``x <- x + t d`` with ``d`` from
     :meth:`direction` and ``t`` from a line search.
@@ -309,15 +323,8 @@ class DescentMethod(Optimizer):
     ):
         super().__init__()
         self.lr = positive("lr", lr)
-        self.max_iter = count("max_iter", max_iter)
-        self.max_eval = self.max_iter * 5 // 4 if max_eval is None else count("max_eval", max_eval)
-        self.tolerance_grad = non_negative("tolerance_grad", tolerance_grad)
-        self.tolerance_change = non_negative("tolerance_change", tolerance_change)
         self.line_search_fn = choice("line_search_fn", line_search_fn, self.line_searches)
-        if callback is not None and not callable(callback):
-            raise TypeError(f"callback must be callable, got {type(callback).__name__}")
-        self.callback = callback
-        self.stop_reason = ""
+        set_stopping_rules(self, max_iter, max_eval, tolerance_grad, tolerance_change, callback)
         self.converged = False
         self.state.update(func_evals=0, n_iter=0)
 

@@ -3,7 +3,7 @@
 import numpy as np
 
 from .._validate import in_unit_interval, non_negative, positive
-from .base import Optimizer, flag
+from .base import Optimizer, default_eps, eps_root, flag
 
 
 class RMSprop(Optimizer):
@@ -42,9 +42,7 @@ class RMSprop(Optimizer):
         self.lr = positive("lr", lr)
         self.alpha = in_unit_interval("alpha", alpha)
         self.eps_inside_sqrt = flag("eps_inside_sqrt", eps_inside_sqrt)
-        if eps is None:
-            eps = 1e-7 if self.eps_inside_sqrt else 1e-8
-        self.eps = positive("eps", eps)
+        self.eps = positive("eps", default_eps(eps, self.eps_inside_sqrt, 1e-8))
         self.weight_decay = non_negative("weight_decay", weight_decay)
         self.momentum = non_negative("momentum", momentum)
         self.centered = flag("centered", centered)
@@ -65,7 +63,7 @@ class RMSprop(Optimizer):
         variance = square_avg
         if self.centered:
             variance = self._centered_variance(g, alpha, square_avg, work)
-        self._root(variance, eps, out=work)
+        eps_root(variance, eps, self.eps_inside_sqrt, out=work)
         np.divide(g, work, out=work)
         lr, momentum = self.hyper("lr"), self.hyper("momentum")
         if momentum > 0:
@@ -87,12 +85,3 @@ class RMSprop(Optimizer):
         grad_avg += out
         np.multiply(grad_avg, grad_avg, out=out)
         return np.subtract(square_avg, out, out=out)
-
-    def _root(self, variance, eps, out):
-        """The denominator ``d`` (see the class docstring) into ``out``."""
-        if self.eps_inside_sqrt:
-            np.add(variance, eps, out=out)
-            np.sqrt(out, out=out)
-        else:
-            np.sqrt(variance, out=out)
-            out += eps
