@@ -49,7 +49,7 @@ import numpy as np  # noqa: E402
 
 import gradwise as gw  # noqa: E402
 from gradwise.optim.sgd import SGD  # noqa: E402
-from gradwise.train import fit  # noqa: E402
+from gradwise.training import fit  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT / ".." / "shared" / "data" / "cifar10-jpeg.tar.gz"

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 import gradwise as gw
-from gradwise.callbacks import Callback, Checkpoint, EarlyStopping, JSONLogger, PrintEpochs
-from gradwise.checkpoint import load_checkpoint
 from gradwise.optim.sgd import SGD
-from gradwise.train import fit
+from gradwise.training import fit
+from gradwise.training.callbacks import Callback, Checkpoint, EarlyStopping, JSONLogger, PrintEpochs
+from gradwise.training.checkpoint import load_checkpoint
 
 
 def problem(n=120, d=6, c=3, seed=0):

@@ -11,16 +11,16 @@ import numpy as np
 import pytest
 
 import gradwise as gw
-from gradwise.callbacks import Callback, Checkpoint, EarlyStopping
-from gradwise.checkpoint import load_checkpoint, save_checkpoint
 from gradwise.errors import ModelFileError
-from gradwise.model_file import load_model
+from gradwise.estimators.model_file import load_model
 from gradwise.optim.adagrad import Adagrad
 from gradwise.optim.adam import Adam
 from gradwise.optim.lbfgs import LBFGS
 from gradwise.optim.rmsprop import RMSprop
 from gradwise.optim.sgd import SGD
-from gradwise.train import History, fit
+from gradwise.training import History, fit
+from gradwise.training.callbacks import Callback, Checkpoint, EarlyStopping
+from gradwise.training.checkpoint import load_checkpoint, save_checkpoint
 
 OPTIMIZERS = {
     "momentum": lambda: SGD(lr=0.05, momentum=0.9),

@@ -13,7 +13,7 @@ from PIL import Image
 
 from gradwise.data import load
 from gradwise.estimators import load as load_classifier
-from gradwise.train import History
+from gradwise.training import History
 
 pytestmark = pytest.mark.slow
 

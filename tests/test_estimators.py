@@ -14,10 +14,10 @@ from gradwise.estimators import (
     SoftmaxClassifier,
     SVMClassifier,
     load,
-    make_schedule,
-    softmax,
 )
-from gradwise.model_file import save_model
+from gradwise.estimators.model_file import save_model
+from gradwise.nn import softmax
+from gradwise.optim.schedule import from_spec as make_schedule
 
 CLASSIFIERS = [SoftmaxClassifier, SVMClassifier, MLPClassifier]
 

@@ -11,7 +11,7 @@ import pytest
 
 from gradwise import GradwiseError
 from gradwise.data import load
-from gradwise.executors import (
+from gradwise.selection.executors import (
     ONE_THREAD_ENV,
     LocalExecutor,
     RayExecutor,
@@ -19,7 +19,7 @@ from gradwise.executors import (
     get_executor,
     probe_grpc,
 )
-from gradwise.search import RandomSearch, stratified_subset
+from gradwise.selection.search import RandomSearch, stratified_subset
 
 
 def add_offset(shared, task):
@@ -117,7 +117,7 @@ def test_an_error_in_a_task_reaches_the_caller():
 
 
 def test_local_and_serial_searches_agree_on_integer_data(small_digits):
-    from gradwise.knn import KNNClassifier
+    from gradwise.estimators.knn import KNNClassifier
 
     X, y = small_digits
     space = {"k": "1:30:int", "metric": "l1,l2"}
@@ -193,7 +193,7 @@ def ray_instance():
 @pytest.mark.ray
 @pytest.mark.slow
 def test_ray_runs_tasks_and_leaves_a_running_instance_alone(ray_instance):
-    from gradwise.search import evaluate_config
+    from gradwise.selection.search import evaluate_config
 
     X, y = np.arange(40.0).reshape(20, 2), np.arange(20) % 2
     shared = {"estimator": _knn(), "X": X, "y": y, "splits": [(np.arange(10), np.arange(10, 20))]}
@@ -218,7 +218,7 @@ def test_ray_and_local_give_identical_search_results(ray_instance, small_digits)
 
 
 def _knn():
-    from gradwise.knn import KNNClassifier
+    from gradwise.estimators.knn import KNNClassifier
 
     return KNNClassifier()
 
@@ -230,6 +230,9 @@ def test_one_thread_environment_names_the_common_blas_libraries():
 def test_ray_is_imported_only_when_used():
     import subprocess
 
-    code = "import sys, gradwise.search, gradwise.commands.sweep; print('ray' in sys.modules)"
+    code = (
+        "import sys, gradwise.selection.search, gradwise.commands.sweep; "
+        "print('ray' in sys.modules)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.strip() == "False", done.stderr

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 import gradwise as gw
-from gradwise.fused import FusedLinearLoss
+from gradwise.calculus.fused import FusedLinearLoss
 from gradwise.nn import L2, Linear, MulticlassHinge, SoftmaxCrossEntropy
 
 LOSSES = [

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import gradwise as gw
-from gradwise.hessian import (
+from gradwise.calculus.hessian import (
     FiniteDifferenceHessian,
     SoftmaxHessian,
     hessian_operator,

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from gradwise.cli import main
-from gradwise.knn import KNNClassifier
+from gradwise.estimators.knn import KNNClassifier
 
 sklearn = pytest.importorskip("sklearn")
 from sklearn.datasets import load_digits  # noqa: E402
@@ -83,7 +83,7 @@ def test_predictions_match_sklearn_on_digits(metric, digits):
 
 def test_predictions_match_sklearn_on_a_cifar10_subset():
     from gradwise.data import load
-    from gradwise.search import stratified_subset
+    from gradwise.selection.search import stratified_subset
 
     ds = load("cifar10-sample")
     X, y = stratified_subset(ds.X_train, ds.y_train, 600, seed=1)

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gradwise import landscape
+from gradwise import landscape, plot
+from gradwise.landscape.surfaces import LongValley
 from gradwise.optim.registry import get as get_optimizer
-from gradwise.surfaces import LongValley
 
 
 def test_trace_records_plain_gradient_descent_step_by_step():
@@ -100,15 +100,15 @@ def test_bad_input_gives_clear_errors():
 
 
 def test_frame_steps_are_evenly_spaced_and_end_on_the_last_step():
-    np.testing.assert_array_equal(landscape.frame_steps(10, 50), np.arange(11))
-    shown = landscape.frame_steps(300, 31)
+    np.testing.assert_array_equal(plot.frame_steps(10, 50), np.arange(11))
+    shown = plot.frame_steps(300, 31)
     assert len(shown) == 31 and shown[0] == 0 and shown[-1] == 300
     assert set(np.diff(shown)) == {10}
 
 
 def test_animate_writes_a_gif_with_the_right_frames_and_a_still(tmp_path):
     paths = landscape.race(["sgd", "adam"], "rosenbrock", steps=60)
-    written = landscape.animate(paths, "rosenbrock", tmp_path / "race.gif", frames=25)
+    written = plot.animate(paths, "rosenbrock", tmp_path / "race.gif", frames=25)
     assert written == [tmp_path / "race.gif", tmp_path / "race.png"]
     with Image.open(written[0]) as gif:
         assert gif.n_frames == 25 and gif.size == (608, 400)  # 7.6 x 5 in at 80 dpi
@@ -119,13 +119,13 @@ def test_animate_writes_a_gif_with_the_right_frames_and_a_still(tmp_path):
 
 def test_animate_png_only_3d_view_and_bad_paths(tmp_path):
     paths = landscape.race(["sgd", "momentum"], "saddle", steps=30)
-    assert landscape.animate(paths, "saddle", tmp_path / "s.png") == [tmp_path / "s.png"]
-    gif = landscape.animate(paths, "saddle", tmp_path / "s3.gif", frames=5, view="3d")
+    assert plot.animate(paths, "saddle", tmp_path / "s.png") == [tmp_path / "s.png"]
+    gif = plot.animate(paths, "saddle", tmp_path / "s3.gif", frames=5, view="3d")
     with Image.open(gif[0]) as im:
         assert im.n_frames == 5
     with pytest.raises(ValueError, match=".gif"):
-        landscape.animate(paths, "saddle", tmp_path / "s.mp4")
+        plot.animate(paths, "saddle", tmp_path / "s.mp4")
     with pytest.raises(ValueError, match="view"):
-        landscape.animate(paths, "saddle", tmp_path / "s.gif", view="side")
+        plot.animate(paths, "saddle", tmp_path / "s.gif", view="side")
     with pytest.raises(ValueError, match="empty"):
-        landscape.animate({}, "saddle", tmp_path / "s.gif")
+        plot.animate({}, "saddle", tmp_path / "s.gif")

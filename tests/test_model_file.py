@@ -8,7 +8,7 @@ import pytest
 
 import gradwise as gw
 from gradwise.errors import ModelFileError
-from gradwise.model_file import (
+from gradwise.estimators.model_file import (
     MODEL_FORMAT,
     build_model,
     describe_model,

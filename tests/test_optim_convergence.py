@@ -10,9 +10,9 @@ minimum, so it is left out here.
 import numpy as np
 import pytest
 
+from gradwise.landscape.surfaces import Beale, LongValley, Rosenbrock, Saddle
 from gradwise.optim.registry import get
 from gradwise.optim.schedule import ExponentialDecay
-from gradwise.surfaces import Beale, LongValley, Rosenbrock, Saddle
 
 SURFACES = {"long-valley": LongValley(), "beale": Beale(), "rosenbrock": Rosenbrock()}
 

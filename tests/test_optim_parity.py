@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import gradwise as gw
+from gradwise.landscape.surfaces import IllConditionedQuadratic
 from gradwise.optim.adagrad import Adagrad
 from gradwise.optim.adam import Adam, AdamW
 from gradwise.optim.rmsprop import RMSprop
@@ -24,7 +25,6 @@ from gradwise.optim.schedule import (
     StepDecay,
 )
 from gradwise.optim.sgd import SGD
-from gradwise.surfaces import IllConditionedQuadratic
 
 torch = pytest.importorskip("torch")
 lr_scheduler = torch.optim.lr_scheduler

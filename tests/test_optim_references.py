@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 
 import gradwise as gw
+from gradwise.landscape.surfaces import IllConditionedQuadratic
 from gradwise.optim.adagrad import Adagrad
 from gradwise.optim.adam import Adam
 from gradwise.optim.rmsprop import RMSprop
 from gradwise.optim.schedule import ExponentialDecay, StepDecay
 from gradwise.optim.sgd import SGD
-from gradwise.surfaces import IllConditionedQuadratic
 
 STEPS = 200
 RELATIVE_TOLERANCE = 1e-10

@@ -276,7 +276,7 @@ def test_register_adds_a_name():
     finally:
         from gradwise.optim import registry
 
-        registry._FACTORIES.pop("test-plain-gd")
+        registry.unregister("test-plain-gd")
 
 
 def test_repr_shows_hyperparameters_not_buffers():

@@ -8,20 +8,18 @@ import pytest
 
 from gradwise import GradwiseError
 from gradwise.data import kfold, load
-from gradwise.knn import KNNClassifier
-from gradwise.search import (
+from gradwise.estimators.knn import KNNClassifier
+from gradwise.selection.search import GridSearch, RandomSearch, validation_splits
+from gradwise.selection.space import (
     Choice,
-    GridSearch,
     LogUniform,
-    RandomSearch,
-    TrialLog,
     Uniform,
     grid_configs,
     make_space,
     parse_dimension,
     random_configs,
-    validation_splits,
 )
+from gradwise.selection.trial_log import TrialLog
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gradwise.surfaces import (
+from gradwise.landscape.surfaces import (
     SURFACES,
     Beale,
     Himmelblau,

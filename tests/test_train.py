@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 import gradwise as gw
-from gradwise.callbacks import Callback
 from gradwise.optim.adam import Adam
 from gradwise.optim.lbfgs import LBFGS
 from gradwise.optim.schedule import StepDecay
 from gradwise.optim.sgd import SGD
-from gradwise.train import History, evaluate, fit
+from gradwise.training import History, evaluate, fit
+from gradwise.training.callbacks import Callback
 
 
 def blobs(n=120, d=5, c=3, seed=0, dtype=np.float32):

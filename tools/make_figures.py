@@ -27,11 +27,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from gradwise import data, landscape
+from gradwise import data, landscape, plot
 from gradwise.cli import main as gradwise_main
 from gradwise.estimators import SoftmaxClassifier
+from gradwise.optim import registry
 from gradwise.plot.race import palette_image
-from gradwise.plot.style import OKABE_ITO, OPTIMIZER_COLORS
+from gradwise.plot.style import OKABE_ITO
 
 
 def make_landscapes(out, gif_dir=None):
@@ -39,13 +40,13 @@ def make_landscapes(out, gif_dir=None):
         began = time.perf_counter()
         paths = landscape.race(surface=name)
         target = out / f"landscape-{name}.png"
-        landscape.animate(paths, name, target)
+        plot.animate(paths, name, target)
         shrink_png(target)
         message = f"{target} ({target.stat().st_size // 1024} KiB)"
         if gif_dir is not None:
             gif = Path(gif_dir) / f"{name}.gif"
             drawn = time.perf_counter()
-            landscape.animate(paths, name, gif, still=False)
+            plot.animate(paths, name, gif, still=False)
             frames = Image.open(gif).n_frames
             message += f", {gif}: {frames} frames in {time.perf_counter() - drawn:.1f} s"
         print(f"{message}; {time.perf_counter() - began:.1f} s in all")
@@ -75,7 +76,8 @@ def make_templates(out, source, epochs, seed):
 def shrink_png(path, colors=128):
     """Re-save a PNG with a palette of ``colors`` colours (a fraction of the size), keeping
     every optimizer colour exact."""
-    exact = {*OPTIMIZER_COLORS.values(), *OKABE_ITO.values()}
+    optimizer_colors = {registry.spec(n).color for n in registry.names()} - {None}
+    exact = {*optimizer_colors, *OKABE_ITO.values()}
     with Image.open(path) as im:
         rgb = im.convert("RGB")
     palette = palette_image(rgb, sorted(exact), size=colors)

@@ -13,7 +13,7 @@ objective minus the lowest objective any run reached at any epoch. The folder ``
 receives ``compare.json``, each run's ``<optimizer>/history.json`` and ``curves.png``.
 """
 
-import json
+import inspect
 import math
 import time
 from pathlib import Path
@@ -21,7 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DivergenceError
-from ..train import History, write_text_atomic
+from ..optim.registry import names as names_in
+from ..optim.registry import spec
+from ..storage.atomic import write_json
+from ..training.history import History
 from ._output import output_folder
 from .train import (
     add_training_arguments,
@@ -30,7 +33,10 @@ from .train import (
     settings_from,
 )
 
-DEFAULT_OPTIMIZERS = "sgd,momentum,nesterov,adagrad,rmsprop,adam,lbfgs"
+
+def default_optimizers():
+    """The optimizers compared when none are named: the registry's ``"compare"`` showcase."""
+    return ",".join(names_in("compare"))
 
 
 def register(subparsers):
@@ -42,8 +48,8 @@ def register(subparsers):
     )
     p.add_argument(
         "--optimizers",
-        default=DEFAULT_OPTIMIZERS,
-        help=f"comma-separated optimizer names (default {DEFAULT_OPTIMIZERS})",
+        default=None,
+        help=f"comma-separated optimizer names (default {default_optimizers()})",
     )
     p.add_argument(
         "--lr",
@@ -58,15 +64,13 @@ def register(subparsers):
 
 
 def parse_optimizers(text):
-    from ..estimators import make_optimizer
-
     names = [n.strip().lower() for n in text.split(",") if n.strip()]
     if not names:
         raise ValueError("--optimizers names no optimizer")
     if len(set(names)) != len(names):
         raise ValueError(f"--optimizers repeats a name: {text}")
     for name in names:
-        make_optimizer(name)  # raises ValueError naming the known optimizers
+        spec(name)  # raises ValueError naming the known optimizers
     return names
 
 
@@ -99,7 +103,7 @@ def _positive_float(text):
 
 
 def run(args):
-    names = parse_optimizers(args.optimizers)
+    names = parse_optimizers(args.optimizers or default_optimizers())
     rates = parse_learning_rates(args.lr, names)
     settings = settings_from(args)
     # Each optimizer gets its own rate from --lr (parsed above), not the --lr text.
@@ -126,7 +130,7 @@ def run(args):
     rows.sort(key=lambda r: math.inf if r["objective"] is None else r["objective"])
     print(format_table(rows))
     report = {"settings": settings, "best_objective": best, "runs": rows}
-    write_text_atomic(out / "compare.json", json.dumps(report, indent=1, allow_nan=True) + "\n")
+    write_json(out / "compare.json", report)
     _draw(histories, out / "curves.png", args.log_scale)
     print(f"wrote {out / 'compare.json'}, {out / 'curves.png'}")
     return 0
@@ -134,8 +138,10 @@ def run(args):
 
 def _classifier(settings, name, lr):
     clf = build_classifier(settings, optimizer=name, lr=lr)
-    if name == "lbfgs":
-        # One L-BFGS iteration per epoch: the same budget of passes as one minibatch epoch.
+    found = spec(name)
+    if found.is_full_batch and "max_iter" in inspect.signature(found.factory).parameters:
+        # One iteration of a full-batch method per epoch: about the same budget of passes
+        # over the data as one minibatch epoch.
         clf.set_params(optimizer_options={"max_iter": 1})
         clf._check_params()
     return clf

@@ -6,15 +6,9 @@ gradwise data show NAME_OR_PATH --out grid.png
                                     (a scatter plot for the 2-D synthetic sets)
 """
 
-import os
-import tempfile
 from pathlib import Path
 
-import numpy as np
-
 from ..data import DATASETS, load
-
-MAX_ROWS = 20
 
 
 def register(subparsers):
@@ -92,74 +86,12 @@ def run_show(args):
     ds = _load(args)
     X = ds.X_train if args.split == "train" else ds.X_test
     y = ds.y_train if args.split == "train" else ds.y_test
-    figure = (
-        image_grid(X, y, ds.classes, per_class=args.per_class, seed=args.seed)
-        if ds.is_image
-        else scatter(X, y, ds.classes)
-    )
-    figure.suptitle(f"{ds.name} ({args.split})")
-    _save_png(figure, args.out)
+    from ..plot.samples import sample_picture  # matplotlib: only when drawing
+
+    title = f"{ds.name} ({args.split})"
+    sample_picture(X, y, ds.classes, args.out, title=title, per_class=args.per_class,
+                   seed=args.seed, is_image=ds.is_image)  # fmt: skip
     print(f"wrote {args.out}")
     return 0
 
 
-def image_grid(X, y, classes, *, per_class=8, seed=0):
-    """A matplotlib Figure: one row per class (at most ``MAX_ROWS``), ``per_class`` columns."""
-    from matplotlib.figure import Figure
-
-    rng = np.random.default_rng(seed)
-    rows = list(range(min(len(classes), MAX_ROWS)))
-    figure = Figure(figsize=(1.0 + 0.9 * per_class, 0.3 + 0.9 * len(rows)), dpi=100)
-    axes = figure.subplots(len(rows), per_class, squeeze=False)
-    for row in rows:
-        members = np.flatnonzero(y == row)
-        picked = np.sort(rng.choice(members, size=min(per_class, len(members)), replace=False))
-        for col in range(per_class):
-            ax = axes[row, col]
-            ax.set_xticks([])
-            ax.set_yticks([])
-            for spine in ax.spines.values():
-                spine.set_visible(False)
-            if col < len(picked):
-                _imshow(ax, np.asarray(X[picked[col]]))
-        axes[row, 0].set_ylabel(classes[row], rotation=0, ha="right", va="center", fontsize=9)
-    figure.subplots_adjust(left=0.14, right=0.99, bottom=0.01, top=0.93, wspace=0.05, hspace=0.05)
-    return figure
-
-
-def _imshow(ax, image):
-    if image.shape[-1] == 1:
-        ax.imshow(image[..., 0], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
-    else:
-        ax.imshow(image, interpolation="nearest")
-
-
-def scatter(X, y, classes):
-    """A matplotlib Figure with the first two features, coloured by class."""
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(5.5, 5), dpi=100)
-    ax = figure.subplots()
-    for index, name in enumerate(classes):
-        points = X[y == index]
-        ax.scatter(points[:, 0], points[:, 1], s=8, label=name)
-    ax.set_aspect("equal", adjustable="datalim")
-    ax.legend(loc="best", fontsize=8)
-    return figure
-
-
-def _save_png(figure, out):
-    """Render with the Agg canvas (no GUI backend) to a temp file, then rename into place."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(figure)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as stream:
-            figure.savefig(stream, format="png")
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

@@ -6,13 +6,12 @@ dataset the model was trained on (recorded in the model file); ``--split`` picks
 column per predicted class.
 """
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import DataError
-from ..train import write_text_atomic
+from ..storage.atomic import write_json
 
 
 def register(subparsers):
@@ -40,7 +39,7 @@ def run(args):
     result = evaluate_classifier(clf, X, labels)
     print_report(result, data, args.split)
     if args.json:
-        write_text_atomic(args.json, json.dumps(result, indent=1) + "\n")
+        write_json(args.json, result)
     if args.plot:
         from ..plot import confusion_matrix
 

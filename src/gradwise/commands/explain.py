@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..nn.functional import softmax
 from .predict import read_image
 
 # exp(709) is the largest float64 exponential; shift scores beyond a comfortable margin.
@@ -58,8 +59,8 @@ def explain(scores, classes, label, *, margin=1.0, label_given=True):
     scores = np.asarray(scores, dtype=np.float64)
     y = classes.index(label)
     shift = float(scores.max()) if scores.max() > EXP_LIMIT else 0.0
-    unnormalised = np.exp(scores - shift)
-    p = unnormalised / unnormalised.sum()
+    unnormalised = np.exp(scores - shift)  # shown as the lecture's exp column
+    p = softmax(scores)
     width = max(8, max(len(c) for c in classes))
     exp_head = "exp(s)" if shift == 0 else f"exp(s-{shift:.4g})"
     lines = [

@@ -3,16 +3,11 @@
 import numpy as np
 
 from .. import nn
-from ..gradcheck import gradient_check
-from ..objective import objective
+from ..calculus.gradcheck import gradient_check
+from ..calculus.objective import objective
 
-LOSSES = {"softmax": nn.SoftmaxCrossEntropy, "svm": nn.MulticlassHinge}
-PENALTIES = {
-    "none": lambda lam: None,
-    "l2": nn.L2,
-    "l1": nn.L1,
-    "elasticnet": lambda lam: nn.ElasticNet(lam, beta=0.5),
-}
+#: ``--penalty`` names: the registered penalties, and ``none``.
+PENALTY_NAMES = ("none", *nn.PENALTIES)
 
 
 def register(subparsers):
@@ -23,8 +18,8 @@ def register(subparsers):
         "the analytic gradient with centred finite differences. Exit code 1 if it is wrong.",
     )
     p.add_argument("--model", choices=("linear", "mlp"), default="linear")
-    p.add_argument("--loss", choices=tuple(LOSSES), default="softmax")
-    p.add_argument("--penalty", choices=tuple(PENALTIES), default="l2")
+    p.add_argument("--loss", choices=tuple(nn.LOSSES), default="softmax")
+    p.add_argument("--penalty", choices=PENALTY_NAMES, default="l2")
     p.add_argument("--reg", type=float, default=1e-2, help="penalty strength lam (default 1e-2)")
     p.add_argument("--samples", type=int, default=32, help="rows of random data (default 32)")
     p.add_argument("--features", type=int, default=48, help="input features (default 48)")
@@ -54,7 +49,8 @@ def run(args):
     X = rng.standard_normal((args.samples, args.features))
     y = rng.integers(0, args.classes, args.samples)
     model = build_model(args.model, args.features, args.classes, args.hidden, args.seed)
-    f = objective(model, LOSSES[args.loss](), X, y, PENALTIES[args.penalty](args.reg))
+    penalty = None if args.penalty == "none" else nn.PENALTIES[args.penalty](args.reg)
+    f = objective(model, nn.loss_named(args.loss), X, y, penalty)
     report = gradient_check(f, f.x, eps=args.eps, num_checks=args.num_checks, seed=args.seed)
     print(f"model={args.model} loss={args.loss} penalty={args.penalty} data={X.shape}")
     print(report)

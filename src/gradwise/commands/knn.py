@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..knn import METRICS, KNNClassifier
-from ..search import stratified_subset, write_json_atomic
+from ..estimators.knn import METRICS, KNNClassifier
+from ..selection.search import stratified_subset
+from ..storage.atomic import write_json
 from ._output import output_folder
 
 
@@ -69,8 +70,10 @@ def run(args):
         f"best k={ks[best]} (val acc {mean[best]:.4f} +- {std[best]:.4f}); on all {len(y)} "
         f"training rows: test acc {test_score:.4f} ({len(y_test)} test rows); {seconds:.1f} s"
     )
+    from ..plot.knn import plot_accuracy  # matplotlib: only when drawing
+
     picture = plot_accuracy(ks, accuracy, out / "knn.png", title=f"{args.data}, {args.metric}")
-    write_json_atomic(
+    write_json(
         out / "result.json",
         {
             "data": str(args.data),
@@ -86,6 +89,9 @@ def run(args):
             "seconds": seconds,
             "command": "gradwise " + " ".join(sys.argv[1:]),
         },
+        indent=2,
+        sort_keys=True,
+        make_parents=True,
     )
     print(f"wrote {picture}, {out / 'result.json'}")
     return 0
@@ -121,23 +127,6 @@ def format_accuracy(ks, accuracy):
         folds = "  ".join(f"{a:.3f}" for a in accuracy[:, j])
         rows.append(f"{k:<5} {accuracy[:, j].mean():.4f}  {accuracy[:, j].std():.4f}  {folds}")
     return "\n".join(rows)
-
-
-def plot_accuracy(ks, accuracy, path, title=""):
-    """Each fold's accuracy as a dot, the mean with std error bars, against k."""
-    from ..plot.style import new_figure, save_figure
-
-    fig = new_figure(6.0, 4.0)
-    ax = fig.subplots()
-    for j, k in enumerate(ks):
-        ax.scatter([k] * len(accuracy), accuracy[:, j], color="0.55", s=14)
-    ax.errorbar(ks, accuracy.mean(axis=0), yerr=accuracy.std(axis=0), color="#0072B2", capsize=3)
-    ax.set_xscale("log")
-    ax.set_xticks(ks, [str(k) for k in ks])
-    ax.set_xlabel("k (log scale)")
-    ax.set_ylabel("cross-validation accuracy")
-    ax.set_title(f"k-nearest neighbours: accuracy vs k ({title})")
-    return save_figure(fig, path)
 
 
 def _subset(X, y, size, seed, flag):

@@ -29,8 +29,9 @@ def register(subparsers):
     )
     p.add_argument(
         "--optimizers",
-        default=",".join(landscape.DEFAULT_OPTIMIZERS),
-        help="comma-separated optimizer names (default %(default)s)",
+        default=None,
+        help="comma-separated optimizer names (default "
+        f"{','.join(landscape.default_optimizers())})",
     )
     p.add_argument("--out", required=True, help="output file: NAME.gif (and NAME.png) or NAME.png")
     p.add_argument("--steps", type=int, default=None, help="optimizer steps (surface default)")
@@ -43,14 +44,16 @@ def register(subparsers):
         default=None,
         help="learning rates: one number for all, or name=value pairs (adam=0.05,sgd=0.01)",
     )
-    p.add_argument("--view", choices=landscape.VIEWS, default="contour")
+    p.add_argument(
+        "--view", default="contour", help="contour (top view) or 3d (perspective; default contour)"
+    )
     p.add_argument("--fps", type=int, default=20, help="GIF frames per second (default 20)")
     p.set_defaults(func=run)
 
 
 def run(args):
     surface = landscape.make_surface(args.surface)
-    names = landscape.parse_optimizers(args.optimizers)
+    names = landscape.parse_optimizers(args.optimizers or landscape.default_optimizers())
     start = parse_start(args.start) if args.start is not None else None
     if start is not None:
         landscape.check_start(surface, start)
@@ -64,7 +67,9 @@ def run(args):
     began = time.perf_counter()
     trajectories = landscape.race(names, surface, start=start, steps=args.steps, lrs=lrs)
     traced = time.perf_counter()
-    written = landscape.animate(
+    from ..plot import animate  # matplotlib: only when drawing
+
+    written = animate(
         trajectories, surface, args.out, frames=args.frames, view=args.view, fps=args.fps
     )
     drawn = time.perf_counter()

@@ -31,7 +31,7 @@ def run(args):
     if args.top is not None and args.top < 1:
         raise ValueError(f"--top must be >= 1, got {args.top}")
     from ..estimators import load as load_classifier
-    from ..estimators import softmax
+    from ..nn.functional import softmax
 
     clf = load_classifier(args.model)
     images = np.stack([read_image(path, clf.input_shape_) for path in args.images])

@@ -18,22 +18,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
-from ..executors import EXECUTORS, get_executor
-from ..search import (
-    Choice,
-    GridSearch,
-    RandomSearch,
-    format_table,
-    parse_dimension,
-    stratified_subset,
-    write_json_atomic,
-)
+from ..estimators import CLASSIFIER_PARAMS, MODELS
+from ..selection.executors import EXECUTORS, get_executor
+from ..selection.search import GridSearch, RandomSearch, format_table, stratified_subset
+from ..selection.space import Choice, parse_dimension
+from ..storage.atomic import write_json
 from ._output import output_folder
-
-#: ``--model`` -> the estimator class name in :mod:`gradwise.estimators`.
-MODELS = {"linear": "SoftmaxClassifier", "svm": "SVMClassifier", "mlp": "MLPClassifier"}
 
 #: Searchable flags -> estimator parameter, and whether their values are names (a list only).
 SEARCHED = {
@@ -61,7 +51,7 @@ def register(subparsers):
     p.add_argument(
         "--model",
         default="linear",
-        choices=tuple(MODELS),
+        choices=MODELS,
         help="linear (softmax), svm (linear multiclass SVM) or mlp (default linear)",
     )
     p.add_argument("--optimizer", help="optimizer names, e.g. sgd,adam")
@@ -71,8 +61,11 @@ def register(subparsers):
     p.add_argument("--epochs", help="epochs: list or range, e.g. 5:20:int")
     p.add_argument("--schedule", help="learning-rate schedules, e.g. none,cosine")
     p.add_argument("--hidden", help="mlp hidden units: list or range, e.g. 32:512:log:int")
+    preprocess = CLASSIFIER_PARAMS["preprocessing"]
     p.add_argument(
-        "--preprocess", default="mean", help="none, mean, channel-mean or standardize (mean)"
+        "--preprocess",
+        default=preprocess.default,
+        help=f"{preprocess.help} (default {preprocess.default})",
     )
     p.add_argument("--augment", help="training-set augmentations, e.g. none,flip")
     p.add_argument(
@@ -166,9 +159,12 @@ def run(args):
         "seconds": seconds,
         "command": "gradwise " + " ".join(sys.argv[1:]),
     }
-    write_json_atomic(out / "result.json", result)
+    write_json(out / "result.json", result, indent=2, sort_keys=True, make_parents=True)
     written = [out / "trials.jsonl", out / "result.json"]
-    picture = heatmap(search.trials_, out / "heatmap.png")
+    from ..plot.heatmap import heatmap
+
+    names = [param for param, names_only in SEARCHED.values() if names_only]
+    picture = heatmap(search.trials_, out / "heatmap.png", panel_names=names)
     if picture is not None:
         written.append(picture)
     print("wrote " + ", ".join(str(p) for p in written))
@@ -217,93 +213,9 @@ def check_names(estimator, space):
 
 def build_estimator(args):
     """The classifier every trial starts from (its defaults, ``--preprocess``, ``--seed``)."""
-    from .. import estimators
+    from ..estimators import classifier_class
 
-    cls = getattr(estimators, MODELS[args.model])
-    return cls(preprocessing=args.preprocess, seed=args.seed)
-
-
-def heatmap(records, path, x="lr", y="reg"):
-    """Validation accuracy over ``(x, y)`` in log-log axes, one panel per combination of
-    the searched names (optimizer, schedule, augment).
-
-    Each trial is a square coloured by its validation accuracy (failed trials: grey
-    crosses); the best trial is ringed. Returns the path written, or ``None`` when the
-    search did not vary both parameters.
-    """
-    from matplotlib.colors import Normalize
-
-    from ..plot.style import new_figure, save_figure
-
-    points = [r for r in records if _positive(r["params"].get(x)) and _positive(r["params"].get(y))]
-    if len({r["params"][x] for r in points}) < 2 or len({r["params"][y] for r in points}) < 2:
-        return None
-    names = _varying_names(points)
-    groups = sorted({_names(r["params"], names) for r in points})
-    ok = [r for r in points if r["status"] == "ok"]
-    scores = [r["val_score"] for r in ok]
-    norm = Normalize(vmin=min(scores, default=0.0), vmax=max(scores, default=1.0))
-    best = max(ok, key=lambda r: (r["val_score"], -r["trial"]), default=None)
-    fig = new_figure(4.2 * len(groups) + 1.2, 4.0)
-    axes = fig.subplots(1, len(groups), squeeze=False, sharex=True, sharey=True)[0]
-    image = None
-    for ax, group in zip(axes, groups, strict=True):
-        mine = [r for r in points if _names(r["params"], names) == group]
-        good = [r for r in mine if r["status"] == "ok"]
-        bad = [r for r in mine if r["status"] != "ok"]
-        image = ax.scatter(
-            [r["params"][x] for r in good],
-            [r["params"][y] for r in good],
-            c=[r["val_score"] for r in good],
-            cmap="viridis",
-            norm=norm,
-            marker="s",
-            s=90,
-        )
-        if bad:
-            ax.scatter(
-                [r["params"][x] for r in bad],
-                [r["params"][y] for r in bad],
-                marker="x",
-                color="0.5",
-                label="failed",
-            )
-            ax.legend(loc="lower left", fontsize=8)
-        if best is not None and best in good:
-            ax.scatter(
-                [best["params"][x]], [best["params"][y]], s=260, facecolors="none", edgecolors="r"
-            )
-        _log_axes(ax)
-        ax.set_xlabel(f"{x} (log scale)")
-        ax.set_title(group or "validation accuracy")
-    axes[0].set_ylabel(f"{y} (log scale)")
-    fig.colorbar(image, ax=list(axes), label="validation accuracy")
-    return save_figure(fig, path)
-
-
-def _log_axes(ax):
-    """Log-log axes with ticks at 1, 2 and 5 of each decade, written plainly (0.02, 5e-05):
-    the default labels every minor tick of a short range, and they overlap."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    for axis in (ax.xaxis, ax.yaxis):
-        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-        axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-        axis.set_minor_formatter(NullFormatter())
-
-
-def _varying_names(records):
-    """The searched name-valued parameters (optimizer, schedule, augment) that differ
-    between ``records``: one heat-map panel per combination of their values."""
-    names = [param for param, names_only in SEARCHED.values() if names_only]
-    return [n for n in names if len({str(r["params"].get(n)) for r in records}) > 1]
-
-
-def _names(params, names):
-    """A panel title, e.g. ``optimizer=adam augment=flip``."""
-    return " ".join(f"{name}={params[name]}" for name in names if name in params)
+    return classifier_class(args.model)(preprocessing=args.preprocess, seed=args.seed)
 
 
 def _progress_printer(args):
@@ -335,10 +247,3 @@ def _plain_params(params):
     return json.loads(json.dumps(params, default=repr))
 
 
-def _positive(value):
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and value > 0
-        and np.isfinite(value)
-    )

@@ -13,7 +13,6 @@ Every setting is checked before any data is read or any file written; a folder t
 already holds a run is never overwritten unless ``--overwrite`` is given.
 """
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -21,29 +20,46 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DivergenceError
-from ..train import SCHEDULE_HELP, History, write_text_atomic
+from ..storage.atomic import write_json
+from ..training.history import History
 from ._output import output_folder
 
-#: Settings and their defaults (the flags' defaults are None, so that a flag given on the
-#: command line can be told apart from a default, which ``--resume`` needs).
-DEFAULTS = {
-    "data": "cifar10-sample",
-    "model": "linear",
-    "hidden": [100],
-    "loss": "softmax",
-    "optimizer": "momentum",
-    "lr": None,
-    "reg": 2.5e-4,
-    "epochs": 10,
-    "batch_size": 256,
-    "schedule": "cosine",
-    "preprocess": "mean",
-    "augment": "none",
-    "val_fraction": 0.1,
-    "early_stopping": None,
-    "seed": 0,
-    "dtype": "float32",
+#: ``gradwise train`` flag -> the classifier parameter it sets. The defaults, checks and help
+#: of these flags are the classifiers' own (:data:`gradwise.estimators.CLASSIFIER_PARAMS`);
+#: the flags keep their short command-line names.
+FLAG_PARAMS = {
+    "optimizer": "optimizer",
+    "lr": "lr",
+    "reg": "reg",
+    "epochs": "epochs",
+    "batch_size": "batch_size",
+    "schedule": "schedule",
+    "preprocess": "preprocessing",
+    "augment": "augment",
+    "val_fraction": "validation_fraction",
+    "early_stopping": "early_stopping",
+    "seed": "seed",
+    "dtype": "dtype",
 }
+#: How each flag's text is read (a flag not listed is kept as text).
+FLAG_TYPES = {"lr": float, "reg": float, "epochs": int, "val_fraction": float,
+              "early_stopping": int, "seed": int}  # fmt: skip
+
+
+def defaults():
+    """Every setting's default: the dataset and model choice, then the classifiers' own."""
+    from ..estimators import CLASSIFIER_PARAMS, MLPClassifier
+
+    mlp = MLPClassifier.params
+    return {
+        "data": "cifar10-sample",
+        "model": "linear",
+        "hidden": list(mlp["hidden"].default),
+        "loss": mlp["loss"].default,
+        **{flag: CLASSIFIER_PARAMS[param].default for flag, param in FLAG_PARAMS.items()},
+    }
+
+
 RUN_FILES = ("model.npz", "history.json", "summary.json", "checkpoint.npz", "log.jsonl")
 
 
@@ -78,44 +94,44 @@ def register(subparsers):
 
 def add_training_arguments(p, *, optimizer=True):
     """The flags that define a training run (shared with ``gradwise compare``)."""
-    d = DEFAULTS
+    from .. import nn
+    from ..estimators import CLASSIFIER_PARAMS, MODELS
+    from ..optim.registry import help_text
+
+    d = defaults()
     p.add_argument("--data", help=f"dataset name or path (default {d['data']})")
-    p.add_argument("--model", help="linear or mlp (default linear)")
+    p.add_argument("--model", help=f"{', '.join(MODELS)} (default {d['model']})")
     p.add_argument(
         "--hidden", type=int, nargs="+", metavar="UNITS", help="hidden layer sizes for mlp (100)"
     )
-    p.add_argument("--loss", help="softmax or svm (default softmax)")
-    if optimizer:
+    p.add_argument("--loss", help=f"{', '.join(nn.LOSSES)} (default {d['loss']})")
+    for flag, param in FLAG_PARAMS.items():
+        if flag in ("optimizer", "lr") and not optimizer:
+            continue
+        text = CLASSIFIER_PARAMS[param].help
+        if flag == "optimizer":
+            text = help_text()
+        if flag == "batch_size":
+            text += ", or 'full'"
+        default = "the optimizer's" if d[flag] is None and flag == "lr" else d[flag]
         p.add_argument(
-            "--optimizer",
-            help="sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw, lbfgs (default momentum)",
+            "--" + flag.replace("_", "-"),
+            type=FLAG_TYPES.get(flag),
+            help=f"{text} (default {default})",
         )
-        p.add_argument("--lr", type=float, help="learning rate (default: the optimizer's)")
-    p.add_argument("--reg", type=float, help=f"L2 strength lam in lam*sum W^2 ({d['reg']})")
-    p.add_argument("--epochs", type=int, help=f"passes over the training data ({d['epochs']})")
-    p.add_argument(
-        "--batch-size", help=f"rows per step, or 'full' for full batch ({d['batch_size']})"
-    )
-    p.add_argument("--schedule", help=f"{SCHEDULE_HELP} (default {d['schedule']})")
-    p.add_argument("--preprocess", help="none, mean, channel-mean or standardize (default mean)")
-    p.add_argument(
-        "--augment", help="none, or flip: add each training image's mirror image (default none)"
-    )
-    p.add_argument("--val-fraction", type=float, help="training rows held out for validation (0.1)")
-    p.add_argument("--early-stopping", type=int, metavar="PATIENCE", help="epochs without gain")
-    p.add_argument("--seed", type=int, help="seed of initial weights, split and order (0)")
-    p.add_argument("--dtype", help="float32 or float64 (default float32)")
 
 
 def settings_from(args, base=None):
-    """The run's settings: the flags given, else ``base`` (a resumed run's), else DEFAULTS."""
-    settings = {**DEFAULTS, **(base or {})}
-    for key in DEFAULTS:
+    """The run's settings: the flags given, else ``base`` (a resumed run's), else defaults."""
+    settings = {**defaults(), **(base or {})}
+    for key in settings:
         value = getattr(args, key, None)
         if value is not None:
             settings[key] = value
     if isinstance(settings["batch_size"], str):
         settings["batch_size"] = parse_batch_size(settings["batch_size"])
+    if settings["augment"] == "none":
+        settings["augment"] = None
     return settings
 
 
@@ -132,46 +148,29 @@ def parse_batch_size(text):
 
 
 def build_classifier(settings, optimizer=None, lr=None):
-    """The classifier the settings describe (checked: raises ValueError on a bad setting)."""
-    from ..estimators import MLPClassifier, SoftmaxClassifier, SVMClassifier
+    """The classifier the settings describe, every setting checked by the classifier's own
+    declared checks and named by its flag (a ``ValueError`` like ``--lr must be > 0``)."""
+    from .. import nn
+    from .._validate import choice
+    from ..estimators import MODELS, classifier_class
 
-    model, loss = settings["model"], settings["loss"]
-    if model not in ("linear", "mlp"):
-        raise ValueError(f"--model must be 'linear' or 'mlp', got {model!r}")
-    if loss not in ("softmax", "svm"):
-        raise ValueError(f"--loss must be 'softmax' or 'svm', got {loss!r}")
-    optimizer = settings["optimizer"] if optimizer is None else optimizer
-    lr = settings["lr"] if lr is None else lr
-    if lr is not None and not lr > 0:
-        raise ValueError(f"--lr must be > 0, got {lr}")
-    for key in ("reg", "val_fraction"):
-        if settings[key] < 0:
-            raise ValueError(f"--{key.replace('_', '-')} must be >= 0, got {settings[key]}")
-    if settings["epochs"] < 1:
-        raise ValueError(f"--epochs must be >= 1, got {settings['epochs']}")
-    batch_size = settings["batch_size"]
-    if optimizer.strip().lower() == "lbfgs" and batch_size is not None:
-        batch_size = None  # L-BFGS is a full-batch method (the lecture: disable stochasticity)
-    common = dict(
-        reg=settings["reg"],
-        optimizer=optimizer,
-        lr=lr,
-        epochs=settings["epochs"],
-        batch_size=batch_size,
-        schedule=None if optimizer.strip().lower() == "lbfgs" else settings["schedule"],
-        preprocessing=settings["preprocess"],
-        augment=settings["augment"],
-        validation_fraction=settings["val_fraction"],
-        early_stopping=settings["early_stopping"],
-        dtype=settings["dtype"],
-        seed=settings["seed"],
+    settings = dict(settings)
+    if optimizer is not None:
+        settings["optimizer"] = optimizer
+    if lr is not None:
+        settings["lr"] = lr
+    cls = classifier_class(
+        choice("--model", settings["model"], MODELS),
+        choice("--loss", settings["loss"], tuple(nn.LOSSES)),
     )
-    if model == "mlp":
-        clf = MLPClassifier(hidden=tuple(settings["hidden"]), loss=loss, **common)
-    elif loss == "svm":
-        clf = SVMClassifier(**common)
-    else:
-        clf = SoftmaxClassifier(**common)
+    params = {}
+    for flag, name in FLAG_PARAMS.items():
+        if name in cls.params:
+            params[name] = cls.params[name].check("--" + flag.replace("_", "-"), settings[flag])
+    if "hidden" in cls.params:
+        params["hidden"] = tuple(settings["hidden"])
+        params["loss"] = settings["loss"]
+    clf = cls(**params)
     clf._check_params()
     return clf
 
@@ -203,8 +202,8 @@ def run(args):
     if args.resume and args.out is None:
         raise ValueError("--resume needs --out: the run folder to continue")
     out = output_folder(args.out, "train")
-    from ..callbacks import Checkpoint, JSONLogger, PrintEpochs
-    from ..checkpoint import load_checkpoint
+    from ..training.callbacks import Checkpoint, JSONLogger, PrintEpochs
+    from ..training.checkpoint import load_checkpoint
 
     resume_state = None
     if args.resume:
@@ -220,6 +219,7 @@ def run(args):
         clf = build_classifier(settings)  # every setting is checked before the folder
         check_out_folder(out, overwrite=args.overwrite)
     ds = load_dataset(settings["data"])
+    clf.check_size(ds.X_train.shape[1:], len(ds.classes))  # a dense BFGS matrix, say
     out.mkdir(parents=True, exist_ok=True)
     if args.overwrite and not args.resume:
         for name in RUN_FILES:
@@ -256,7 +256,7 @@ def run(args):
 
 
 def _resumed_settings(args, saved):
-    given = {k: getattr(args, k) for k in DEFAULTS if getattr(args, k, None) is not None}
+    given = {k: getattr(args, k) for k in defaults() if getattr(args, k, None) is not None}
     if "batch_size" in given:
         given["batch_size"] = parse_batch_size(given["batch_size"])
     for key, value in given.items():
@@ -271,18 +271,23 @@ def _resumed_settings(args, saved):
 
 
 def describe(settings, clf):
-    from ..estimators import DEFAULT_LR
+    from ..optim.registry import make, spec
 
     model = (
         f"mlp {'x'.join(str(h) for h in settings['hidden'])}"
         if settings["model"] == "mlp"
         else "linear"
     )
-    lr = clf.lr if clf.lr is not None else DEFAULT_LR.get(clf.optimizer.strip().lower())
-    schedule = f", {clf.schedule} schedule" if clf.schedule not in (None, "none") else ""
+    optimizer = make(clf.optimizer, clf.lr, clf.optimizer_options)
+    lr = getattr(optimizer, "lr", None)
+    full_batch = spec(clf.optimizer).is_full_batch
+    lr_text = f"lr {lr:g}" if isinstance(lr, int | float) else "its own step sizes"
+    scheduled = clf.schedule not in (None, "none") and not full_batch
+    schedule = f", {clf.schedule} schedule" if scheduled else ""
+    batch = "full" if full_batch or clf.batch_size is None else clf.batch_size
     return (
-        f"{model} {settings['loss']} / {settings['optimizer']} (lr {lr:g}{schedule}, "
-        f"batch {clf.batch_size or 'full'}, {settings['epochs']} epochs)"
+        f"{model} {settings['loss']} / {settings['optimizer']} ({lr_text}{schedule}, "
+        f"batch {batch}, {settings['epochs']} epochs)"
     )
 
 
@@ -311,7 +316,7 @@ def write_run(out, clf, ds, settings, seconds):
     }
     clf.save(out / "model.npz", training={"data": settings["data"], "settings": settings})
     history.save(out / "history.json")
-    write_text_atomic(out / "summary.json", json.dumps(summary, indent=1, allow_nan=True) + "\n")
+    write_json(out / "summary.json", summary)
     return summary
 
 

@@ -2,13 +2,20 @@
 
 from .activation import ReLU, Sigmoid, Tanh
 from .flat import flatten, parameter_blocks
+from .functional import check_labels, softmax
 from .linear import Linear
-from .loss import MulticlassHinge, SoftmaxCrossEntropy
+from .loss import LOSSES, MulticlassHinge, SoftmaxCrossEntropy, loss_named, register_loss
 from .module import Module
-from .penalty import L1, L2, ElasticNet, Penalty
+from .penalty import L1, L2, PENALTIES, ElasticNet, Penalty
 from .sequential import Sequential
 
 __all__ = [
+    "LOSSES",
+    "PENALTIES",
+    "check_labels",
+    "loss_named",
+    "register_loss",
+    "softmax",
     "ElasticNet",
     "L1",
     "L2",

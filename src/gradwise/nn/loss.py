@@ -7,6 +7,7 @@ over the N rows (PyTorch's default), ``"sum"`` adds them (the lecture's ``L = su
 import numpy as np
 
 from .._validate import choice, non_negative
+from .functional import check_labels
 
 REDUCTIONS = ("mean", "sum")
 
@@ -25,22 +26,9 @@ class Criterion:
 def check_scores_and_labels(scores, labels):
     """Validate at the boundary; return ``(scores, labels)`` as arrays."""
     scores = np.asarray(scores)
-    labels = np.asarray(labels)
     if scores.ndim != 2:
         raise ValueError(f"scores must be 2-D (N, C), got shape {scores.shape}")
-    if labels.ndim != 1 or labels.shape[0] != scores.shape[0]:
-        raise ValueError(
-            f"labels must be 1-D with one entry per row of scores ({scores.shape[0]}), "
-            f"got shape {labels.shape}"
-        )
-    if not np.issubdtype(labels.dtype, np.integer):
-        raise TypeError(f"labels must be integers (class indices), got dtype {labels.dtype}")
-    n_classes = scores.shape[1]
-    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-        bad = labels[(labels < 0) | (labels >= n_classes)][0]
-        raise ValueError(
-            f"label {bad} is out of range for {n_classes} classes (0..{n_classes - 1})"
-        )
+    labels = check_labels(labels, scores.shape[1], n_rows=scores.shape[0])
     if not np.isfinite(scores).all():
         raise ValueError("scores contain NaN or Inf (did training diverge? try a smaller lr)")
     return scores, labels
@@ -106,3 +94,20 @@ class MulticlassHinge(Criterion):
 
     def __repr__(self):
         return f"MulticlassHinge(margin={self.margin}, reduction={self.reduction!r})"
+
+
+#: Losses by the names the classifiers and the command line use (``--loss softmax``). A new
+#: loss is registered with one line here, or with :func:`register_loss` from elsewhere.
+LOSSES = {"softmax": SoftmaxCrossEntropy, "svm": MulticlassHinge}
+
+
+def register_loss(name, factory):
+    """Make ``loss_named(name, **kw)`` (and ``--loss name``) build ``factory(**kw)``."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"loss name must be a non-empty string, got {name!r}")
+    LOSSES[name.strip().lower()] = factory
+
+
+def loss_named(name, **keywords):
+    """The loss registered as ``name`` (``ValueError`` listing the known names if none)."""
+    return choice("loss", name, tuple(LOSSES)) and LOSSES[name](**keywords)

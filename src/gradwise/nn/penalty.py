@@ -11,6 +11,8 @@ The lecture's exact forms, applied to every module's ``weight`` (biases too only
 ``forward(model) -> float`` and ``backward(model)`` (adds into the models' ``grad_weight``).
 """
 
+from functools import partial
+
 import numpy as np
 
 from .._validate import non_negative
@@ -74,3 +76,7 @@ class ElasticNet(Penalty):
 
     def __repr__(self):
         return f"ElasticNet(lam={self.lam}, beta={self.beta})"
+
+
+#: Penalties by the names the command line uses (``--penalty l2``); ``none`` is no penalty.
+PENALTIES = {"l2": L2, "l1": L1, "elasticnet": partial(ElasticNet, beta=0.5)}

@@ -15,7 +15,7 @@ from .lbfgs import LBFGS
 from .line_search import LineSearchResult, backtracking, strong_wolfe
 from .minimize import MinimizeResult, minimize
 from .newton import Newton
-from .registry import get, names, register
+from .registry import OptimizerSpec, get, make, names, register, spec, unregister
 from .rmsprop import RMSprop
 from .schedule import (
     CosineDecay,
@@ -45,15 +45,19 @@ __all__ = [
     "MinimizeResult",
     "Newton",
     "Optimizer",
+    "OptimizerSpec",
     "RMSprop",
     "Schedule",
     "SequentialSchedule",
     "StepDecay",
     "backtracking",
     "get",
+    "make",
     "minimize",
     "names",
     "register",
+    "spec",
     "strong_wolfe",
+    "unregister",
     "with_warmup",
 ]

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._validate import choice, count
+from ..calculus.hessian import hessian_operator
 from ..errors import DivergenceError
-from ..hessian import hessian_operator
 from .bfgs import BFGS
 from .lbfgs import LBFGS
 from .newton import Newton

@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from .._validate import choice, count
-from ..hessian import HessianOperator, hessian_operator
+from ..calculus.hessian import HessianOperator, hessian_operator
 from .line_search import DescentMethod
 
 SOLVERS = ("auto", "cholesky", "cg")

@@ -12,6 +12,10 @@ import numbers
 
 from .._validate import count, in_unit_interval, non_negative, positive
 
+#: The learning-rate schedules that :func:`from_spec` reads (given in epochs), as the command
+#: line and the classifiers accept them.
+SCHEDULE_HELP = "none, step:EPOCHS[:GAMMA], exp:RATE, inv:RATE or cosine[:FINAL_LR]"
+
 
 class Schedule:
     """Base class: ``schedule(t)`` is the value at step ``t`` (``t >= 0``)."""
@@ -158,3 +162,40 @@ def _finite(name, value):
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
         raise ValueError(f"{name} must be a finite real number, got {value!r}")
     return value
+
+
+def from_spec(spec, lr, steps_per_epoch, epochs):
+    """A learning-rate schedule ``t -> lr`` (``t`` in steps) from a spec given in epochs.
+
+    ``none``: constant. ``step:E[:G]``: multiply by ``G`` (default 0.5) every ``E`` epochs.
+    ``exp:K``: ``lr * exp(-K * epoch)``. ``inv:K``: ``lr / (1 + K * epoch)``.
+    ``cosine[:F]``: cosine from ``lr`` to ``F`` (default 0) over the whole run. ``epoch`` is
+    ``t / steps_per_epoch`` (fractional), so the decay is smooth across an epoch's steps.
+    """
+    if spec is None or callable(spec):
+        return spec
+    if not isinstance(spec, str):
+        raise TypeError(f"schedule must be a string ({SCHEDULE_HELP}) or a callable")
+    name, *args = spec.strip().lower().split(":")
+    try:
+        numbers = [float(a) for a in args]
+    except ValueError:
+        raise ValueError(f"bad schedule {spec!r}: expected {SCHEDULE_HELP}") from None
+    allowed = {"none": 0, "step": 2, "exp": 1, "inv": 1, "cosine": 1}
+    required = {"none": 0, "step": 1, "exp": 1, "inv": 1, "cosine": 0}
+    if name not in allowed or not required[name] <= len(numbers) <= allowed[name]:
+        raise ValueError(f"bad schedule {spec!r}: expected {SCHEDULE_HELP}")
+    if name == "none":
+        return None
+    if name == "step":
+        every = numbers[0]
+        if every < 1 or every != int(every):
+            raise ValueError(f"step decay needs a whole number of epochs >= 1, got {args[0]}")
+        gamma = numbers[1] if len(numbers) > 1 else 0.5
+        return StepDecay(lr, int(every) * steps_per_epoch, gamma)
+    if name == "exp":
+        return ExponentialDecay(lr, numbers[0] / steps_per_epoch)
+    if name == "inv":
+        return InverseTimeDecay(lr, numbers[0] / steps_per_epoch)
+    final = numbers[0] if numbers else 0.0
+    return CosineDecay(lr, max(1, epochs * steps_per_epoch), final)

@@ -10,18 +10,20 @@ colour-blind-safe palette in which each optimizer name has one colour (:func:`co
 
 from .confusion import accuracy_of, confusion_matrix, row_rates
 from .curves import curves_of, smooth, training_curves
-from .race import animate_race, frame_steps
-from .style import OKABE_ITO, OPTIMIZER_COLORS, color_of, colors_for, save_figure
+from .race import VIEWS, animate, animate_race, frame_steps
+from .style import OKABE_ITO, color_of, colors_for, optimizer_color, save_figure
 from .templates import class_templates, linear_weight, template_images
 
 __all__ = [
     "OKABE_ITO",
-    "OPTIMIZER_COLORS",
     "accuracy_of",
+    "VIEWS",
+    "animate",
     "animate_race",
     "class_templates",
     "color_of",
     "colors_for",
+    "optimizer_color",
     "confusion_matrix",
     "curves_of",
     "frame_steps",

@@ -17,8 +17,9 @@ import numpy as np
 from matplotlib.colors import LinearSegmentedColormap, LogNorm
 from PIL import Image
 
-from ..landscape import VIEWS, frame_steps
-from .style import atomic_write, colors_for, new_figure
+from ..landscape.trajectories import defaults_for, make_surface
+from ..storage.atomic import write_file
+from .style import colors_for, new_figure
 
 #: The surfaces' background: white at the bottom to light grey at the top, so that every
 #: optimizer colour (black included) stands out and the picture survives greyscale print.
@@ -28,8 +29,32 @@ RELIEF = LinearSegmentedColormap.from_list("gradwise_relief", ["#ffffff", "#8c8c
 #: fewer than 256 keeps the per-frame colour lookup fast.
 GIF_COLORS = 128
 
+#: How a race is drawn: contour lines seen from above, or the surface in perspective.
+VIEWS = ("contour", "3d")
+
 #: Frames of an animation when not told: one per step, up to this many.
 MAX_DEFAULT_FRAMES = 300
+
+
+def animate(trajectories, surface, path, frames=None, view="contour", fps=20, dpi=80, still=True):
+    """Draw a race (``{name: Trajectory}``, as :func:`gradwise.landscape.race` returns) on
+    ``surface``: a GIF (``path`` ending in ``.gif``, with the last frame as a PNG beside it unless
+    ``still=False``) or only that PNG (``path`` ending in ``.png``). The surface's defaults
+    (:func:`gradwise.landscape.defaults_for`) give the contour spacing and camera; see
+    :func:`animate_race`; returns the paths written."""
+    surface = make_surface(surface)
+    return animate_race(
+        trajectories,
+        surface,
+        path,
+        frames=frames,
+        view=view,
+        fps=fps,
+        dpi=dpi,
+        still=still,
+        log_levels=defaults_for(surface).log_levels,
+        camera=defaults_for(surface).camera,
+    )
 
 
 def animate_race(
@@ -74,6 +99,17 @@ def animate_race(
     if still:
         written.append(scene.save_still(path.with_suffix(".png")))
     return written
+
+
+def frame_steps(steps, frames):
+    """The step shown in each of ``frames`` frames of a path of ``steps`` steps: evenly
+    spaced from 0 to ``steps`` (every step when ``frames > steps``)."""
+    if isinstance(frames, bool) or not isinstance(frames, int | np.integer) or frames < 1:
+        raise ValueError(f"frames must be a positive integer, got {frames!r}")
+    frames = min(int(frames), steps + 1)
+    if frames < 2:
+        return np.array([steps])
+    return np.unique(np.rint(np.linspace(0, steps, frames)).astype(int))
 
 
 class _Scene:
@@ -315,7 +351,9 @@ class _Scene:
         self._update(max(t.steps for t in self.trajectories.values()))
         for artist in (*self.paths.values(), *self.heads.values(), self.counter):
             artist.set_animated(False)
-        return atomic_write(path, lambda tmp: self.fig.savefig(tmp, format="png", dpi=100))
+        return write_file(
+            path, lambda handle: self.fig.savefig(handle, format="png", dpi=100), make_parents=True
+        )
 
 
 def _title(surface):
@@ -345,9 +383,9 @@ def _write_gif(scene, shown, path, fps):
     # Hold the last frame so the result can be seen before the loop restarts.
     durations = [duration] * (len(frames) - 1) + [max(duration, 1500)]
 
-    def write(tmp):
+    def write(handle):
         frames[0].save(
-            tmp,
+            handle,
             format="GIF",
             save_all=True,
             append_images=frames[1:],
@@ -355,7 +393,7 @@ def _write_gif(scene, shown, path, fps):
             loop=0,
         )
 
-    return atomic_write(path, write)
+    return write_file(path, write, make_parents=True)
 
 
 def palette_image(image, exact_colors, size=GIF_COLORS, greys=64):

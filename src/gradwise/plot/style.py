@@ -10,12 +10,14 @@ Figures are built on :class:`matplotlib.figure.Figure` with the Agg canvas, neve
 """
 
 import os
-import uuid
 import zlib
 from pathlib import Path
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from ..optim.registry import spec
+from ..storage.atomic import write_file
 
 #: Okabe-Ito colours by their published names.
 OKABE_ITO = {
@@ -27,20 +29,6 @@ OKABE_ITO = {
     "blue": "#0072B2",
     "vermillion": "#D55E00",
     "reddish_purple": "#CC79A7",
-}
-
-#: The colour of each optimizer name used on the command line.
-OPTIMIZER_COLORS = {
-    "sgd": OKABE_ITO["vermillion"],
-    "momentum": OKABE_ITO["bluish_green"],
-    "nesterov": OKABE_ITO["reddish_purple"],
-    "adagrad": OKABE_ITO["blue"],
-    "rmsprop": OKABE_ITO["black"],
-    "adam": OKABE_ITO["orange"],
-    "adamw": OKABE_ITO["sky_blue"],
-    "lbfgs": "#8C6D31",  # dark ochre: outside Okabe-Ito, but distinct from all eight
-    "bfgs": "#7F7F7F",
-    "newton": "#5A3D8C",
 }
 
 #: Colours for names without a fixed colour (runs called "baseline", "lr=0.1", ...).
@@ -72,9 +60,10 @@ def color_of(name):
     """
     if not isinstance(name, str):
         raise TypeError(f"name must be a string, got {type(name).__name__}")
+    fixed = optimizer_color(name)
+    if fixed is not None:
+        return fixed
     key = name.strip().lower()
-    if key in OPTIMIZER_COLORS:
-        return OPTIMIZER_COLORS[key]
     return FALLBACK_COLORS[zlib.crc32(key.encode()) % len(FALLBACK_COLORS)]
 
 
@@ -86,7 +75,7 @@ def colors_for(names):
     of colours available; after that they repeat).
     """
     names = list(names)
-    colors = {n: OPTIMIZER_COLORS[n.strip().lower()] for n in names if _known(n)}
+    colors = {n: optimizer_color(n) for n in names if optimizer_color(n) is not None}
     unused = [c for c in FALLBACK_COLORS if c not in colors.values()] or list(FALLBACK_COLORS)
     i = 0
     for n in names:
@@ -96,13 +85,20 @@ def colors_for(names):
     return colors
 
 
-def _known(name):
-    return isinstance(name, str) and name.strip().lower() in OPTIMIZER_COLORS
+def optimizer_color(name):
+    """The colour an optimizer's registry entry gives ``name``, or ``None``."""
+    if not isinstance(name, str):
+        return None
+    try:
+        return spec(name).color
+    except ValueError:
+        return None
 
 
-def new_figure(width, height, dpi=100):
-    """A figure on the Agg canvas (no screen, no ``pyplot`` state)."""
-    fig = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
+def new_figure(width, height, dpi=100, layout="constrained"):
+    """A figure on the Agg canvas (no screen, no ``pyplot`` state); ``layout=None`` for a
+    figure laid out by hand."""
+    fig = Figure(figsize=(width, height), dpi=dpi, layout=layout)
     FigureCanvasAgg(fig)
     return fig
 
@@ -127,23 +123,6 @@ def save_figure(fig, path, dpi=None):
     """
     path = check_image_path(path)
     fmt = path.suffix.lstrip(".").lower()
-    return atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=dpi or fig.dpi, format=fmt))
-
-
-def atomic_write(path, write):
-    """Call ``write(tmp)`` on a temporary name beside ``path``, then rename it to ``path``.
-
-    A reader never sees half a file, and an existing file is replaced only once the new
-    one is complete; on error the temporary file is removed. The file gets the usual
-    permissions (a temporary-file helper would make it private to its owner).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    return write_file(
+        path, lambda handle: fig.savefig(handle, dpi=dpi or fig.dpi, format=fmt), make_parents=True
+    )

@@ -37,175 +37,26 @@ parameters set, so the estimator's own ``seed`` makes every trial reproducible.
 """
 
 import hashlib
-import itertools
 import json
 import math
 import numbers
-import os
 import time
-import uuid
-import warnings
 from pathlib import Path
 
 import numpy as np
 
-from ._validate import in_unit_interval
-from .data import kfold, stratified_split_indices
-from .errors import DivergenceError, GradwiseError
+from .._validate import in_unit_interval
+from ..data import kfold, stratified_split_indices
+from ..errors import DivergenceError, GradwiseError
+from ..storage.atomic import write_json
 from .executors import get_executor
+from .space import grid_configs, make_space, native_value, random_configs, space_text
+from .trial_log import TRIALS_FILE, TrialLog
 
-TRIALS_FILE = "trials.jsonl"
 MANIFEST_FILE = "sweep.json"
 MANIFEST_FORMAT = 1
 
 # -- search spaces ---------------------------------------------------------------------------
-
-
-class Choice:
-    """One of a fixed list of values (sampled uniformly; a grid takes all of them)."""
-
-    def __init__(self, values):
-        values = tuple(_native(v) for v in values)
-        if not values:
-            raise ValueError("a choice needs at least one value, got an empty list")
-        self.values = values
-
-    def sample(self, rng):
-        return self.values[int(rng.integers(len(self.values)))]
-
-    def grid(self, points):
-        return list(self.values)
-
-    def __eq__(self, other):
-        return isinstance(other, Choice) and self.values == other.values
-
-    def __repr__(self):
-        return f"Choice({list(self.values)!r})"
-
-    def __str__(self):
-        return ",".join(str(v) for v in self.values)
-
-
-class Uniform:
-    """A real (or, with ``integer``, a rounded) value uniform in ``[low, high]``."""
-
-    log = False
-
-    def __init__(self, low, high, integer=False):
-        self.low = _finite("low", low)
-        self.high = _finite("high", high)
-        if self.low > self.high:
-            raise ValueError(f"range low must be <= high, got low={low} > high={high}")
-        if self.log and self.low <= 0:
-            raise ValueError(f"a log range needs low > 0, got low={low}")
-        self.integer = bool(integer)
-        if self.integer and math.ceil(self.low) > math.floor(self.high):
-            raise ValueError(f"integer range {low}:{high} holds no integer")
-
-    def sample(self, rng):
-        if self.log:
-            value = math.exp(rng.uniform(math.log(self.low), math.log(self.high)))
-        else:
-            value = float(rng.uniform(self.low, self.high))
-        return self._finish(value)
-
-    def grid(self, points):
-        space = np.geomspace if self.log else np.linspace
-        values = [self._finish(float(v)) for v in space(self.low, self.high, points)]
-        return list(dict.fromkeys(values))  # rounding to integers can repeat values
-
-    def _finish(self, value):
-        value = min(max(value, self.low), self.high)  # exp(log(x)) can step outside
-        if self.integer:
-            return int(min(max(round(value), math.ceil(self.low)), math.floor(self.high)))
-        return value
-
-    def __eq__(self, other):
-        return type(other) is type(self) and (self.low, self.high, self.integer) == (
-            other.low,
-            other.high,
-            other.integer,
-        )
-
-    def __repr__(self):
-        return f"{type(self).__name__}({self.low!r}, {self.high!r}, integer={self.integer})"
-
-    def __str__(self):
-        flags = (":log" if self.log else "") + (":int" if self.integer else "")
-        return f"{self.low:g}:{self.high:g}{flags}"
-
-
-class LogUniform(Uniform):
-    """A value whose logarithm is uniform in ``[log low, log high]`` (``low > 0``)."""
-
-    log = True
-
-
-def parse_dimension(text):
-    """A dimension from its command-line form: ``"a,b,c"``, ``"lo:hi"``, ``"lo:hi:log[:int]"``."""
-    if not isinstance(text, str):
-        raise TypeError(f"a dimension must be given as a string, got {type(text).__name__}")
-    text = text.strip()
-    if ":" not in text:
-        items = [item.strip() for item in text.split(",")]
-        if not any(items):
-            raise ValueError("empty list of values: give at least one, e.g. 'sgd,adam'")
-        if not all(items):
-            raise ValueError(f"empty value in the list {text!r}")
-        return Choice(_parse_value(item) for item in items)
-    parts = [p.strip() for p in text.split(":")]
-    flags = set(parts[2:])
-    if len(parts) < 2 or not flags <= {"log", "int"} or len(flags) != len(parts) - 2:
-        raise ValueError(f"a range is 'low:high' with optional ':log' and ':int', got {text!r}")
-    try:
-        low, high = float(parts[0]), float(parts[1])
-    except ValueError:
-        raise ValueError(f"range bounds must be numbers, got {text!r}") from None
-    kind = LogUniform if "log" in flags else Uniform
-    return kind(low, high, integer="int" in flags)
-
-
-def make_space(space):
-    """``{name: dimension}`` from dimensions, strings, lists or single values; checked."""
-    if not isinstance(space, dict):
-        raise TypeError(f"a search space must be a dict, got {type(space).__name__}")
-    if not space:
-        raise ValueError("the search space is empty: give at least one parameter to search")
-    out = {}
-    for name, dim in space.items():
-        if not isinstance(name, str):
-            raise TypeError(f"parameter names must be strings, got {name!r}")
-        try:
-            if isinstance(dim, Choice | Uniform):
-                out[name] = dim
-            elif isinstance(dim, str):
-                out[name] = parse_dimension(dim)
-            elif isinstance(dim, list | tuple):
-                out[name] = Choice(dim)
-            else:
-                out[name] = Choice([dim])
-        except (ValueError, TypeError) as err:
-            raise type(err)(f"{name}: {err}") from None
-    return dict(sorted(out.items()))
-
-
-def grid_configs(space, points=5):
-    """Every combination of the space's values, ranges as ``points`` values each."""
-    space = make_space(space)
-    if isinstance(points, bool) or not isinstance(points, numbers.Integral) or points < 1:
-        raise ValueError(f"points must be an integer >= 1, got {points!r}")
-    names = list(space)
-    axes = [space[name].grid(points) for name in names]
-    return [dict(zip(names, values, strict=True)) for values in itertools.product(*axes)]
-
-
-def random_configs(space, n_trials, seed=0):
-    """``n_trials`` configurations drawn with ``np.random.default_rng(seed)``."""
-    space = make_space(space)
-    if isinstance(n_trials, bool) or not isinstance(n_trials, numbers.Integral) or n_trials < 1:
-        raise ValueError(f"n_trials must be an integer >= 1, got {n_trials!r}")
-    rng = np.random.default_rng(seed)
-    return [{name: dim.sample(rng) for name, dim in space.items()} for _ in range(n_trials)]
 
 
 # -- validation ------------------------------------------------------------------------------
@@ -275,49 +126,6 @@ def fresh_copy(estimator, params=None):
 
 
 # -- the trial log ---------------------------------------------------------------------------
-
-
-class TrialLog:
-    """``trials.jsonl``: one JSON object per finished trial, appended as each completes."""
-
-    def __init__(self, path):
-        self.path = Path(path)
-
-    def read(self):
-        """The records written so far (a torn last line, from a kill mid-write, is skipped)."""
-        if not self.path.exists():
-            return []
-        records = []
-        with open(self.path, encoding="utf-8") as f:
-            for number, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:
-                    warnings.warn(
-                        f"{self.path}:{number}: unreadable line skipped", RuntimeWarning, 2
-                    )
-                    continue
-                records.append(record)
-        return records
-
-    def append(self, record):
-        """Append ``record`` as one line, on disk before this returns.
-
-        If a kill tore the last line (no newline at the end), the record starts a new line,
-        so the torn fragment stays the only unreadable line.
-        """
-        line = (json.dumps(record, sort_keys=True, allow_nan=False) + "\n").encode("utf-8")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "ab+") as f:
-            if f.tell() > 0:
-                f.seek(-1, os.SEEK_END)
-                if f.read(1) != b"\n":
-                    line = b"\n" + line
-            f.write(line)
-            f.flush()
-            os.fsync(f.fileno())
 
 
 # -- searches --------------------------------------------------------------------------------
@@ -409,7 +217,7 @@ class Search:
         if todo:
             executor.check()  # a Ray address that does not answer fails before a file is written
         if manifest is not None and not (self.out / MANIFEST_FILE).exists():
-            write_json_atomic(self.out / MANIFEST_FILE, manifest)
+            write_json(self.out / MANIFEST_FILE, manifest, indent=2, sort_keys=True)
         if todo:
             shared = {"estimator": self.estimator, "X": X, "y": y, "splits": splits}
             with executor:
@@ -504,7 +312,7 @@ class GridSearch(Search):
         return grid_configs(self.space, self.points)
 
     def describe_space(self):
-        return {"kind": self.kind, "space": _space_text(self.space), "points": self.points}
+        return {"kind": self.kind, "space": space_text(self.space), "points": self.points}
 
 
 class RandomSearch(Search):
@@ -524,7 +332,7 @@ class RandomSearch(Search):
 
     def describe_space(self):
         # n_trials is left out: a longer search with the same seed extends a shorter one.
-        return {"kind": self.kind, "space": _space_text(self.space)}
+        return {"kind": self.kind, "space": space_text(self.space)}
 
 
 def check_param_names(estimator, space):
@@ -587,20 +395,6 @@ def data_fingerprint(X, y):
     }
 
 
-def write_json_atomic(path, data):
-    """Write ``data`` as JSON to ``path`` through a temporary file and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
-
-
 def _finished(records, configs):
     """``{trial: record}`` of logged records that belong to this search's configurations."""
     done = {}
@@ -630,17 +424,13 @@ def _digest(array):
     return h.hexdigest()
 
 
-def _space_text(space):
-    return {name: repr(dim) for name, dim in space.items()}
-
-
 def _jsonable(params):
     return {name: _plain(value) for name, value in params.items()}
 
 
 def _plain(value):
     """``value`` as JSON data that is the same from one run to the next."""
-    value = _native(value)
+    value = native_value(value)
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, list | tuple):
@@ -650,28 +440,6 @@ def _plain(value):
     text = repr(value)
     # A default repr holds a memory address, different in every process: keep the type only.
     return f"{type(value).__module__}.{type(value).__qualname__}" if " at 0x" in text else text
-
-
-def _native(value):
-    """A NumPy scalar as the Python number it holds; anything else unchanged."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _finite(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"range {name} must be a number, got {value!r}")
-    if not math.isfinite(value):
-        raise ValueError(f"range {name} must be finite, got {value}")
-    return float(value)
-
-
-def _parse_value(text):
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
 
 
 def _cell(value):

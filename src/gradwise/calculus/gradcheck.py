@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .nn.module import Module
+from ..nn.module import Module
 
 FINE, SUSPICIOUS, WRONG = 1e-7, 1e-4, 1e-2
 
@@ -151,7 +151,7 @@ def check_module(module, input, eps=1e-5, num_checks=None, seed=0):
     }
     reports["parameters"] = None
     if params:
-        from .nn.flat import flatten, parameter_blocks
+        from ..nn.flat import flatten, parameter_blocks
 
         x, g = flatten(module)
 

@@ -28,124 +28,23 @@ finite and :class:`~gradwise.errors.DivergenceError` is raised, naming the step,
 and the learning rate; its ``history`` attribute holds the run up to there.
 """
 
-import json
 import math
-import os
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-from ._validate import choice
-from .errors import DivergenceError
-from .nn.flat import flatten
-from .objective import objective
+from .._validate import choice
+from ..calculus.objective import objective
+from ..errors import DivergenceError
+from ..nn.flat import flatten
+from .history import History
 
 SAMPLINGS = ("shuffle", "replacement")
-#: The learning-rate schedules that :func:`gradwise.estimators.make_schedule` reads (in epochs).
-SCHEDULE_HELP = "none, step:EPOCHS[:GAMMA], exp:RATE, inv:RATE or cosine[:FINAL_LR]"
-EPOCH_FIELDS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
 
 # Rows per forward pass when measuring a whole split: bounds the memory a hidden layer's
 # activations take (rows x hidden units) whatever the size of the data.
 EVAL_ROWS = 4096
-
-
-class History:
-    """What a run did.
-
-    - ``loss``, ``lr``: per step, the minibatch objective at the step's starting point (what
-      ``optimizer.step`` returned) and the learning rate the step used (``nan`` for an
-      optimizer without ``lr``);
-    - ``epochs``: one dict per epoch with ``epoch`` (1-based), ``train_loss``, ``train_acc``,
-      ``val_loss``, ``val_acc`` (``None`` without a validation set), ``seconds`` (wall time of
-      the epoch, evaluation included), ``steps`` (steps so far) and ``evaluations``
-      (objective calls so far: L-BFGS and line searches call it more than once a step);
-    - ``stop_reason``: ``"completed"``, ``"early stopping"``, ``"diverged"`` or ``None``
-      while running; ``message`` says more when training stopped early.
-
-    ``to_dict()`` / ``from_dict()`` round-trip through JSON; ``save(path)`` / ``load(path)``
-    write and read that JSON (atomically).
-    """
-
-    def __init__(self, loss=None, lr=None, epochs=None, stop_reason=None, message=""):
-        self.loss = [float(v) for v in (loss or [])]
-        self.lr = [float(v) for v in (lr or [])]
-        self.epochs = [dict(r) for r in (epochs or [])]
-        self.stop_reason = stop_reason
-        self.message = message
-
-    def column(self, name):
-        """One per-epoch field as a list (``history.column("val_acc")``)."""
-        return [r.get(name) for r in self.epochs]
-
-    @property
-    def last(self):
-        """The last epoch record (``{}`` before the first epoch ends)."""
-        return dict(self.epochs[-1]) if self.epochs else {}
-
-    def to_dict(self):
-        return {
-            "loss": list(self.loss),
-            "lr": list(self.lr),
-            "epochs": [dict(r) for r in self.epochs],
-            "stop_reason": self.stop_reason,
-            "message": self.message,
-        }
-
-    @classmethod
-    def from_dict(cls, data):
-        if not isinstance(data, dict):
-            raise TypeError(f"a history is a dict, got {type(data).__name__}")
-        epochs = data.get("epochs", [])
-        if not isinstance(epochs, list) or not all(isinstance(r, dict) for r in epochs):
-            raise ValueError("history 'epochs' must be a list of records (dicts)")
-        return cls(
-            loss=data.get("loss", []),
-            lr=data.get("lr", []),
-            epochs=epochs,
-            stop_reason=data.get("stop_reason"),
-            message=data.get("message", ""),
-        )
-
-    def save(self, path):
-        """Write ``to_dict()`` as JSON to ``path`` (temp file + rename)."""
-        write_text_atomic(path, json.dumps(self.to_dict(), indent=1, allow_nan=True) + "\n")
-        return Path(path)
-
-    @classmethod
-    def load(cls, path):
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise FileNotFoundError(f"{path}: no such history file") from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path}: not a history JSON file ({err})") from None
-        return cls.from_dict(data)
-
-    def __repr__(self):
-        last = self.last
-        summary = ", ".join(f"{k}={_fmt(last.get(k))}" for k in EPOCH_FIELDS[1:5] if k in last)
-        return f"History(epochs={len(self.epochs)}, steps={len(self.loss)}, {summary})"
-
-
-def _fmt(value):
-    return "None" if value is None else f"{value:.4g}"
-
-
-def write_text_atomic(path, text):
-    """Write ``text`` to ``path`` via a temporary file in the same folder and a rename."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 class TrainingRun:

@@ -2,9 +2,9 @@
 
 :func:`trace` runs one optimizer (the same classes that train the classifiers, from
 :mod:`gradwise.optim`) on one surface from :mod:`gradwise.surfaces` and records every
-position and value. :func:`race` traces several from one start, and :func:`animate` draws
-them as coloured paths with moving heads over the surface's contours: an animated GIF, a
-still PNG of the last frame, or both.
+position and value. :func:`race` traces several from one start; :func:`gradwise.plot.animate`
+draws them as coloured paths with moving heads over the surface's contours (an animated GIF,
+a still PNG of the last frame, or both).
 
 Each surface has defaults (start, steps, one learning rate per optimizer) chosen so the
 classic behaviours show in a few hundred steps (:data:`DEFAULTS`; ``docs/pictures.md``
@@ -34,24 +34,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import DivergenceError
-from .optim import Optimizer
-from .optim.registry import get as get_optimizer
-from .optim.registry import names as optimizer_names
+from ..errors import DivergenceError
+from ..optim import Optimizer
+from ..optim.registry import get as get_optimizer
+from ..optim.registry import names as optimizer_names
+from ..optim.registry import spec as optimizer_spec
 from .surfaces import SURFACES, Surface, get_surface
 
 __all__ = [
     "DEFAULTS",
-    "DEFAULT_OPTIMIZERS",
-    "VIEWS",
     "SurfaceDefaults",
     "Trajectory",
-    "animate",
     "check_start",
     "default_lr",
     "default_start",
+    "default_optimizers",
     "defaults_for",
-    "frame_steps",
     "make_optimizer",
     "make_surface",
     "parse_optimizers",
@@ -60,62 +58,37 @@ __all__ = [
     "trace",
 ]
 
-#: How a race is drawn: contour lines seen from above, or the surface in perspective.
-VIEWS = ("contour", "3d")
 
-#: The optimizers a race runs when none are named.
-DEFAULT_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
+def default_optimizers():
+    """The optimizers a race runs when none are named: the registry's ``"race"`` showcase."""
+    return tuple(optimizer_names("race"))
 
 
 @dataclass(frozen=True)
 class SurfaceDefaults:
     """What a race on one surface uses unless told otherwise.
 
-    ``lrs`` maps an optimizer name to its learning rate; an optimizer not listed (L-BFGS,
-    say, whose line search sets the step) keeps its own default. ``log_levels`` spaces the
+    An optimizer's learning rate on a surface is part of its registry entry
+    (``surface_lrs`` of :func:`gradwise.optim.registry.spec`); one without (L-BFGS, say,
+    whose line search sets the step) keeps its own default. ``log_levels`` spaces the
     contour levels logarithmically (for surfaces whose values span many orders of
     magnitude); ``camera`` is the 3-D view's (elevation, azimuth) in degrees.
     """
 
     steps: int
-    lrs: dict
     start: tuple | None = None
     log_levels: bool = False
     camera: tuple = (40, -60)
 
 
 DEFAULTS = {
-    "long-valley": SurfaceDefaults(
-        steps=100,
-        lrs={"sgd": 0.03, "momentum": 0.01, "nesterov": 0.01, "adagrad": 0.3,
-             "rmsprop": 0.05, "adam": 0.1, "adamw": 0.1},
-    ),
-    "saddle": SurfaceDefaults(
-        steps=150,
-        lrs={"sgd": 0.01, "momentum": 0.01, "nesterov": 0.01, "adagrad": 0.05,
-             "rmsprop": 0.01, "adam": 0.02, "adamw": 0.02},
-        camera=(35, -130),  # looking down the escape route, not along it
-    ),
-    "beale": SurfaceDefaults(
-        steps=300,
-        lrs={"sgd": 0.01, "momentum": 0.003, "nesterov": 0.003, "adagrad": 0.1,
-             "rmsprop": 0.03, "adam": 0.1, "adamw": 0.1},
-        log_levels=True,
-    ),
-    "rosenbrock": SurfaceDefaults(
-        steps=500,
-        lrs={"sgd": 1e-3, "momentum": 1e-3, "nesterov": 1e-3, "adagrad": 0.5,
-             "rmsprop": 3e-3, "adam": 0.1, "adamw": 0.1},
-        log_levels=True,
-    ),
-    "himmelblau": SurfaceDefaults(
-        steps=200,
-        lrs={"sgd": 0.01, "momentum": 0.003, "nesterov": 0.003, "adagrad": 1.0,
-             "rmsprop": 0.05, "adam": 0.1, "adamw": 0.1},
-        start=(0.0, -3.0),
-        log_levels=True,
-    ),
-}  # fmt: skip
+    "long-valley": SurfaceDefaults(steps=100),
+    # Looking down the saddle's escape route, not along it.
+    "saddle": SurfaceDefaults(steps=150, camera=(35, -130)),
+    "beale": SurfaceDefaults(steps=300, log_levels=True),
+    "rosenbrock": SurfaceDefaults(steps=500, log_levels=True),
+    "himmelblau": SurfaceDefaults(steps=200, start=(0.0, -3.0), log_levels=True),
+}
 
 # A path more than this many window-widths outside the window has left for good: tracing
 # stops there instead of following it to overflow.
@@ -157,13 +130,13 @@ def make_surface(surface):
 def defaults_for(surface):
     """The :class:`SurfaceDefaults` of a surface (plain ones for a surface not listed)."""
     surface = make_surface(surface)
-    return DEFAULTS.get(surface.name, SurfaceDefaults(steps=200, lrs={}))
+    return DEFAULTS.get(surface.name, SurfaceDefaults(steps=200))
 
 
 def default_lr(surface, optimizer):
     """The learning rate a race on ``surface`` gives optimizer ``optimizer`` (a name), or
     ``None`` for the optimizer's own default."""
-    return defaults_for(surface).lrs.get(optimizer.strip().lower())
+    return optimizer_spec(optimizer).surface_lrs.get(make_surface(surface).name)
 
 
 def default_start(surface):
@@ -248,7 +221,7 @@ def trace(optimizer, surface, start=None, steps=None):
     )
 
 
-def race(optimizers=DEFAULT_OPTIMIZERS, surface="beale", start=None, steps=None, lrs=None):
+def race(optimizers=None, surface="beale", start=None, steps=None, lrs=None):
     """Trace every optimizer in ``optimizers`` (names) from the same start.
 
     ``lrs`` may map names to learning rates that replace the surface's defaults. Returns
@@ -256,7 +229,7 @@ def race(optimizers=DEFAULT_OPTIMIZERS, surface="beale", start=None, steps=None,
     known ones, before anything runs.
     """
     surface = make_surface(surface)
-    names = parse_optimizers(optimizers)
+    names = parse_optimizers(default_optimizers() if optimizers is None else optimizers)
     lrs = {k.strip().lower(): v for k, v in (lrs or {}).items()}
     built = {n: make_optimizer(n, surface, lrs.get(n)) for n in names}
     return {n: _labelled(trace(opt, surface, start, steps), n) for n, opt in built.items()}
@@ -294,34 +267,3 @@ def _count(name, value):
     return int(value)
 
 
-def frame_steps(steps, frames):
-    """The step shown in each of ``frames`` frames of a path of ``steps`` steps: evenly
-    spaced from 0 to ``steps`` (every step when ``frames > steps``)."""
-    if isinstance(frames, bool) or not isinstance(frames, int | np.integer) or frames < 1:
-        raise ValueError(f"frames must be a positive integer, got {frames!r}")
-    frames = min(int(frames), steps + 1)
-    if frames < 2:
-        return np.array([steps])
-    return np.unique(np.rint(np.linspace(0, steps, frames)).astype(int))
-
-
-def animate(trajectories, surface, path, frames=None, view="contour", fps=20, dpi=80, still=True):
-    """Draw a race (``{name: Trajectory}``, as :func:`race` returns) on ``surface``: a GIF
-    (``path`` ending in ``.gif``, with the last frame as a PNG beside it unless
-    ``still=False``) or only that PNG (``path`` ending in ``.png``). See
-    :func:`gradwise.plot.race.animate_race`; returns the paths written."""
-    from .plot.race import animate_race  # matplotlib is imported only to draw
-
-    surface = make_surface(surface)
-    return animate_race(
-        trajectories,
-        surface,
-        path,
-        frames=frames,
-        view=view,
-        fps=fps,
-        dpi=dpi,
-        still=still,
-        log_levels=defaults_for(surface).log_levels,
-        camera=defaults_for(surface).camera,
-    )

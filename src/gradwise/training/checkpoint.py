@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import ModelFileError
-from .model_file import pack_tree, read_archive, unpack_tree, write_archive
+from ..errors import ModelFileError
+from ..storage.archive import pack_tree, read_archive, unpack_tree, write_archive
 
 CHECKPOINT_FORMAT = "gradwise-checkpoint"
 FIELDS = (

@@ -30,8 +30,8 @@ import os
 import socket
 import time
 
-from ._validate import positive
-from .errors import GradwiseError
+from .._validate import positive
+from ..errors import GradwiseError
 
 #: Environment that pins a worker's BLAS (OpenBLAS, MKL, OpenMP, Accelerate) to one thread.
 ONE_THREAD_ENV = {

@@ -38,7 +38,8 @@ import numbers
 
 import numpy as np
 
-from ._validate import choice, positive
+from .._validate import Param, at_least, one_of, positive
+from .base import BaseEstimator
 
 METRICS = ("l1", "l2")
 
@@ -47,7 +48,7 @@ _L1_QUERY_ROWS = 8
 _L1_BLOCK_MB = 2
 
 
-class KNNClassifier:
+class KNNClassifier(BaseEstimator):
     """k-nearest-neighbour classifier with scikit-learn's estimator interface.
 
     Parameters
@@ -63,30 +64,15 @@ class KNNClassifier:
     they are. Labels can be any sortable values; ``classes_`` holds them sorted.
     """
 
-    def __init__(self, k=1, metric="l2", chunk_mb=256):
-        self.k = k
-        self.metric = metric
-        self.chunk_mb = chunk_mb
-
-    # -- scikit-learn's estimator protocol --------------------------------------------------
-
-    def get_params(self, deep=True):
-        return {"k": self.k, "metric": self.metric, "chunk_mb": self.chunk_mb}
-
-    def set_params(self, **params):
-        for name, value in params.items():
-            if name not in self.get_params():
-                known = ", ".join(sorted(self.get_params()))
-                raise ValueError(f"KNNClassifier has no parameter {name!r} (known: {known})")
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self):
-        return f"KNNClassifier(k={self.k!r}, metric={self.metric!r})"
+    params = {
+        "k": Param(1, at_least(1), "number of neighbours that vote"),
+        "metric": Param("l2", one_of(*METRICS), "l1 (Manhattan) or l2 (Euclidean) distance"),
+        "chunk_mb": Param(256, positive, "working memory of the distances, in MB"),
+    }
 
     def fit(self, X, y):
         """Memorise ``X`` (flattened, kept as given: no float copy) and ``y``."""
-        self._check_params()
+        self.check_params()
         X = _as_rows(X, "X")
         y = np.asarray(y)
         if y.ndim != 1 or len(y) != len(X):
@@ -143,16 +129,10 @@ class KNNClassifier:
 
     # -- internals --------------------------------------------------------------------------
 
-    def _check_params(self):
-        if isinstance(self.k, bool) or not isinstance(self.k, numbers.Integral) or self.k < 1:
-            raise ValueError(f"k must be an integer >= 1, got {self.k!r}")
-        choice("metric", self.metric, METRICS)
-        positive("chunk_mb", self.chunk_mb)
-
     def _k_for_query(self, k):
         if not hasattr(self, "_X"):
             raise ValueError("this KNNClassifier is not fitted yet: call fit(X, y) first")
-        self._check_params()
+        self.check_params()
         k = self.k if k is None else k
         if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= k <= len(self._X):
             raise ValueError(f"k must be an integer in 1..{len(self._X)}, got {k!r}")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._validate import non_negative
+from .._validate import non_negative
 from .checkpoint import save_checkpoint
 
 

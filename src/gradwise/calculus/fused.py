@@ -26,8 +26,9 @@ import threading
 
 import numpy as np
 
-from .nn.linear import Linear
-from .nn.loss import MulticlassHinge, SoftmaxCrossEntropy
+from ..nn.functional import check_labels
+from ..nn.linear import Linear
+from ..nn.loss import MulticlassHinge, SoftmaxCrossEntropy
 
 # Rows per block are chosen so one block of X takes about this many bytes: big enough
 # that per-block Python overhead is small, small enough to stay in the last-level cache.
@@ -139,13 +140,9 @@ class FusedLinearLoss:
         # Labels are checked once per labels array (a new batch), not once per evaluation.
         if self._labels_seen == (id(y), n_classes):
             return
-        if not isinstance(y, np.ndarray) or not np.issubdtype(y.dtype, np.integer):
+        if not isinstance(y, np.ndarray):
             raise TypeError(f"labels must be integers (class indices), got {type(y).__name__}")
-        if y.size and (y.min() < 0 or y.max() >= n_classes):
-            bad = y[(y < 0) | (y >= n_classes)][0]
-            raise ValueError(
-                f"label {bad} is out of range for {n_classes} classes (0..{n_classes - 1})"
-            )
+        check_labels(y, n_classes)
         self._labels_seen = (id(y), n_classes)
         self._labels_ref = y  # keeps id(y) from being reused while it is remembered
 

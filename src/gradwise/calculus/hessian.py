@@ -25,9 +25,10 @@ their kinks).
 
 import numpy as np
 
-from .nn.linear import Linear
-from .nn.loss import MulticlassHinge, SoftmaxCrossEntropy
-from .nn.penalty import L1, L2, ElasticNet
+from ..nn.functional import softmax
+from ..nn.linear import Linear
+from ..nn.loss import MulticlassHinge, SoftmaxCrossEntropy
+from ..nn.penalty import L1, L2, ElasticNet
 
 
 class HessianOperator:
@@ -111,9 +112,7 @@ class SoftmaxHessian(HessianOperator):
         P = self._P
         np.matmul(X, W, out=P)
         P += b
-        P -= P.max(axis=1, keepdims=True)
-        np.exp(P, out=P)
-        P /= P.sum(axis=1, keepdims=True)
+        softmax(P, out=P)
         return self
 
     def _require_point(self):

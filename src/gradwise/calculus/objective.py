@@ -7,11 +7,11 @@ and its gradient with respect to the model's flat parameter vector (see
 
 import numpy as np
 
+from ..nn.flat import flatten, parameter_blocks
+from ..nn.loss import Criterion
+from ..nn.module import Module
+from ..nn.penalty import Penalty
 from .fused import FusedLinearLoss
-from .nn.flat import flatten, parameter_blocks
-from .nn.loss import Criterion
-from .nn.module import Module
-from .nn.penalty import Penalty
 
 
 class Objective:
