@@ -15,6 +15,7 @@ import gradwise as gw
 from gradwise.landscape.surfaces import IllConditionedQuadratic
 from gradwise.optim.adagrad import Adagrad
 from gradwise.optim.adam import Adam
+from gradwise.optim.base import moving_average, moving_average_of_squares
 from gradwise.optim.rmsprop import RMSprop
 from gradwise.optim.schedule import ExponentialDecay, StepDecay
 from gradwise.optim.sgd import SGD
@@ -382,3 +383,32 @@ def test_nag_keeps_real_parameters_shifted_from_lecture_form():
         shifted.step(f, x_ahead)
         look_ahead = x_real + 0.9 * nag.state["momentum_buffer"]
         np.testing.assert_allclose(look_ahead, x_ahead, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_moving_averages_keep_pytorchs_groupings(dtype):
+    """Gradients are averaged as a lerp, squares as mul-then-add (PyTorch's forms); the
+    other grouping differs in the last bits, which is why there are two helpers."""
+    rng = np.random.default_rng(5)
+    beta, n = 0.9, 1000
+    avg, value = (rng.standard_normal(n).astype(dtype) for _ in range(2))
+    work = np.empty_like(avg)
+    c, b = dtype(1 - beta), dtype(beta)
+    lerp = avg + (value - avg) * c
+    mul_add = avg * b + (value * value) * c
+
+    out = moving_average(avg.copy(), value, beta, work)
+    np.testing.assert_array_equal(out, lerp)
+    assert np.any(out != avg * b + value * c)
+    out = moving_average_of_squares(avg.copy(), value, beta, work)
+    np.testing.assert_array_equal(out, mul_add)
+    assert np.any(out != avg + (value * value - avg) * c)
+    assert out.dtype == dtype
+
+
+def test_moving_averages_update_in_place():
+    avg, value, work = np.ones(4), np.full(4, 3.0), np.empty(4)
+    assert moving_average(avg, value, 0.75, work) is avg
+    np.testing.assert_array_equal(avg, np.full(4, 1.5))
+    assert moving_average_of_squares(avg, value, 0.5, work) is avg
+    np.testing.assert_array_equal(avg, np.full(4, 0.75 + 4.5))

@@ -8,6 +8,7 @@ import pytest
 from gradwise.errors import DivergenceError
 from gradwise.optim.adagrad import Adagrad
 from gradwise.optim.adam import Adam, AdamW
+from gradwise.optim.base import Optimizer
 from gradwise.optim.registry import get, names, register
 from gradwise.optim.rmsprop import RMSprop
 from gradwise.optim.schedule import StepDecay
@@ -284,3 +285,87 @@ def test_repr_shows_hyperparameters_not_buffers():
     opt.step(quadratic, np.ones(3))
     text = repr(opt)
     assert text.startswith("SGD(lr=0.1, momentum=0.9") and "workspace" not in text
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGURED))
+def test_first_order_methods_take_mini_batches_of_any_size(name):
+    opt = CONFIGURED[name]()
+    assert opt.full_batch is False
+    assert opt.check_size(10**12) is None
+
+
+class SignDescent(Optimizer):
+    """A method written as its formula alone; the base class's step does the rest."""
+
+    def __init__(self, lr, weight_decay=0.0, maximize=False):
+        super().__init__()
+        self.lr, self.weight_decay, self.maximize = lr, weight_decay, maximize
+        self.seen = []
+
+    def update(self, x, g):
+        self.seen.append((self.state["step"], g.copy()))
+        x -= self.hyper("lr") * np.sign(g)
+
+
+def test_a_subclass_that_writes_only_update_gets_the_whole_step():
+    opt, x = SignDescent(StepDecay(0.5, 1), weight_decay=1.0, maximize=True), np.array([1.0, -2.0])
+    # grad = (1, -4); maximize: (-1, 4); + weight_decay * x: (0, 2); lr(t=0) = 0.5.
+    assert opt.step(quadratic, x) == 4.5
+    np.testing.assert_array_equal(x, [1.0, -2.5])
+    step, g = opt.seen[0]
+    assert step == 0 and opt.state["step"] == 1
+    np.testing.assert_array_equal(g, [0.0, 2.0])
+    opt.step(quadratic, x)  # lr(t=1) = 0.25: the schedule sees the steps taken so far
+    np.testing.assert_array_equal(x, [1.0, -2.75])
+    assert opt.seen[1][0] == 1 and opt.state["step"] == 2
+
+
+def test_a_subclass_without_decay_or_maximize_options_follows_the_plain_gradient():
+    class Plain(Optimizer):
+        def update(self, x, g):
+            x -= 0.1 * g
+
+    x = np.array([1.0, 1.0])
+    Plain().step(quadratic, x)
+    np.testing.assert_allclose(x, [0.9, 0.8])
+
+
+def test_base_class_step_needs_an_update():
+    with pytest.raises(NotImplementedError, match="Optimizer implements neither update nor step"):
+        Optimizer().step(quadratic, np.ones(2))
+
+
+def test_base_class_step_checks_parameters_and_finiteness():
+    opt, x = SignDescent(0.1), np.ones(3)
+    with pytest.raises(TypeError, match="float NumPy array"):
+        opt.step(quadratic, [1.0, 2.0])
+    with pytest.raises(DivergenceError, match="SignDescent: non-finite loss at step 0"):
+        opt.step(lambda z: (float("nan"), z), x)
+    np.testing.assert_array_equal(x, np.ones(3))
+    assert opt.state["step"] == 0 and opt.seen == []
+
+
+def test_look_ahead_gradient_returns_with_x_at_the_real_parameters():
+    opt, x = CONFIGURED["sgd-torch7-nag"](), np.linspace(-1, 1, 5)
+    for _ in range(3):
+        opt.step(quadratic, x)
+    before, points = x.copy(), []
+
+    def f(z):
+        points.append(z.copy())
+        return quadratic(z)
+
+    loss, g = opt.gradient(f, x)
+    np.testing.assert_array_equal(x, before)
+    look_ahead = before + 0.9 * opt.state["momentum_buffer"]
+    np.testing.assert_allclose(points[0], look_ahead, rtol=1e-15)
+    assert loss == quadratic(look_ahead)[0]
+    np.testing.assert_array_equal(g, quadratic(points[0])[1])
+
+
+def test_adamw_decay_stays_out_of_the_gradient():
+    opt, x = AdamW(0.1, weight_decay=0.5), np.array([1.0, -2.0])
+    _, g = opt.gradient(quadratic, x)
+    np.testing.assert_array_equal(g, quadratic(x)[1])
+    _, g = Adam(0.1, weight_decay=0.5).gradient(quadratic, x)
+    np.testing.assert_array_equal(g, quadratic(x)[1] + 0.5 * x)

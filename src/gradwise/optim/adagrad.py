@@ -47,20 +47,13 @@ class Adagrad(Optimizer):
         self.eps = positive("eps", default_eps(eps, self.eps_inside_sqrt, 1e-10))
         self.maximize = flag("maximize", maximize)
 
-    def step(self, f, x):
-        """One update of ``x`` in place; returns the loss ``f`` reported."""
-        self.check_parameters(x)
-        loss, grad = self.evaluate(f, x)
-        g = self.effective_gradient(grad, x, self.hyper("weight_decay"), self.maximize)
+    def update(self, x, g):
         lr = self.hyper("lr") / (1 + self.state["step"] * self.hyper("lr_decay"))
-        eps = self.hyper("eps")
         total = self.buffer("sum", x, fill=self.initial_accumulator_value)
         work = self.workspace("step", x)
         np.multiply(g, g, out=work)
         total += work
-        eps_root(total, eps, self.eps_inside_sqrt, out=work)
+        eps_root(total, self.hyper("eps"), self.eps_inside_sqrt, out=work)
         np.divide(g, work, out=work)
         work *= -lr
         x += work
-        self.state["step"] += 1
-        return loss

@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from .._validate import in_unit_interval, non_negative, positive
-from .base import Optimizer, default_eps, eps_root, flag
+from .base import Optimizer, default_eps, eps_root, flag, moving_average, moving_average_of_squares
 
 
 class Adam(Optimizer):
@@ -35,8 +35,6 @@ class Adam(Optimizer):
     Defaults follow PyTorch: ``lr=1e-3``, ``betas=(0.9, 0.999)``.
     """
 
-    decoupled_weight_decay = False
-
     def __init__(
         self,
         lr=1e-3,
@@ -63,22 +61,13 @@ class Adam(Optimizer):
         self.maximize = flag("maximize", maximize)
         self.bias_correction = flag("bias_correction", bias_correction)
 
-    def step(self, f, x):
-        """One update of ``x`` in place; returns the loss ``f`` reported."""
-        self.check_parameters(x)
-        loss, grad = self.evaluate(f, x)
-        t = self.state["step"] + 1
-        lr, eps, weight_decay = self.hyper("lr"), self.hyper("eps"), self.hyper("weight_decay")
+    def update(self, x, g):
+        t = self.state["step"] + 1  # this step's number, counted from 1
+        lr, eps = self.hyper("lr"), self.hyper("eps")
         beta1, beta2 = (self.resolve(beta) for beta in self.betas)
-        if self.decoupled_weight_decay:
-            if weight_decay:
-                x *= 1 - lr * weight_decay
-            g = self.effective_gradient(grad, x, 0.0, self.maximize)
-        else:
-            g = self.effective_gradient(grad, x, weight_decay, self.maximize)
         work = self.workspace("step", x)
-        exp_avg = self._average_gradient(g, beta1, work)
-        exp_avg_sq = self._average_square(g, beta2, work)
+        exp_avg = moving_average(self.buffer("exp_avg", x), g, beta1, work)
+        exp_avg_sq = moving_average_of_squares(self.buffer("exp_avg_sq", x), g, beta2, work)
         if self.amsgrad:
             peak = self.buffer("max_exp_avg_sq", x)
             exp_avg_sq = np.maximum(peak, exp_avg_sq, out=peak)
@@ -93,24 +82,6 @@ class Adam(Optimizer):
         np.divide(exp_avg, work, out=work)
         work *= -lr * math.sqrt(c2) / c1
         x += work
-        self.state["step"] = t
-        return loss
-
-    def _average_gradient(self, g, beta1, work):
-        """``m += (1 - beta1) * (g - m)`` (PyTorch's ``lerp``, same value as the docstring's)."""
-        exp_avg = self.buffer("exp_avg", work)
-        np.subtract(g, exp_avg, out=work)
-        work *= 1 - beta1
-        exp_avg += work
-        return exp_avg
-
-    def _average_square(self, g, beta2, work):
-        exp_avg_sq = self.buffer("exp_avg_sq", work)
-        exp_avg_sq *= beta2
-        np.multiply(g, g, out=work)
-        work *= 1 - beta2
-        exp_avg_sq += work
-        return exp_avg_sq
 
 
 class AdamW(Adam):
@@ -121,7 +92,7 @@ class AdamW(Adam):
     1e-2; with ``weight_decay=0`` AdamW is Adam.
     """
 
-    decoupled_weight_decay = True
+    decoupled_weight_decay = True  # gradient() leaves the decay out of g
 
     def __init__(
         self,
@@ -147,6 +118,12 @@ class AdamW(Adam):
             eps_inside_sqrt=eps_inside_sqrt,
             eps_hat=eps_hat,
         )
+
+    def update(self, x, g):
+        weight_decay = self.hyper("weight_decay")
+        if weight_decay:  # decoupled: x itself shrinks, before the Adam step (PyTorch's order)
+            x *= 1 - self.hyper("lr") * weight_decay
+        super().update(x, g)
 
 
 def _check_betas(betas):

@@ -1,4 +1,5 @@
-"""What every optimizer shares: the ``step(f, x)`` contract, finite checks and state I/O.
+"""What every optimizer shares: the ``step(f, x)`` contract, finite checks, state I/O and
+the pieces the first-order formulas are written with.
 
 ``f(x) -> (loss, grad)`` is an objective on one flat float vector. ``step(f, x)`` calls it
 as often as the method needs (once for first-order methods), updates ``x`` in place and
@@ -43,8 +44,53 @@ def eps_root(v, eps, eps_inside_sqrt, out):
     return out
 
 
+# Two exponential moving averages with the same formula but different rounding: PyTorch
+# writes the average of gradients as a lerp and the average of squares as mul-then-add, and
+# each helper keeps its grouping, so neither may be rewritten in the other's form (the
+# iterates would change in their last bits).
+
+
+def moving_average(avg, value, beta, work):
+    """``avg = beta * avg + (1 - beta) * value`` in place, grouped as PyTorch's
+    ``avg.lerp_(value, 1 - beta)``: ``avg += (1 - beta) * (value - avg)``. ``work`` is
+    scratch shaped like ``avg``; returns ``avg``."""
+    np.subtract(value, avg, out=work)
+    work *= 1 - beta
+    avg += work
+    return avg
+
+
+def moving_average_of_squares(avg, value, beta, work):
+    """``avg = beta * avg + (1 - beta) * value * value`` in place, grouped as PyTorch's
+    ``avg.mul_(beta).addcmul_(value, value, value=1 - beta)``: ``avg *= beta``, then
+    ``avg += (value * value) * (1 - beta)``. ``work`` is scratch shaped like ``avg``;
+    returns ``avg``."""
+    avg *= beta
+    np.multiply(value, value, out=work)
+    work *= 1 - beta
+    avg += work
+    return avg
+
+
 class Optimizer:
-    """Base class. Subclasses implement ``step`` and keep their buffers in ``self.state``.
+    """Base class: owns ``step``; a first-order subclass is its formula, ``update(x, g)``.
+
+    ``step(f, x)`` checks ``x``, obtains ``(loss, g)`` from :meth:`gradient` (``f`` at ``x``,
+    finite-checked, with ``maximize`` and L2 ``weight_decay`` applied), calls
+    ``update(x, g)`` and counts the step. Subclasses override :meth:`gradient` to evaluate
+    ``f`` elsewhere (SGD's look-ahead), set ``decoupled_weight_decay`` to keep the decay out
+    of ``g`` (AdamW), or override ``step`` whole when a step calls ``f`` more than once
+    (LBFGS, BFGS, Newton).
+
+    Facts a caller may ask of any optimizer before running it:
+
+    * ``full_batch`` (class attribute, ``False`` here): ``True`` for methods whose every
+      step must see the same objective, i.e. the whole training set (the second-order
+      methods: their line searches and curvature estimates compare evaluations across
+      calls); ``False`` for the first-order methods, which take a new mini-batch each step.
+    * ``check_size(n_parameters)``: raises if the method cannot take that many parameters
+      (dense second-order methods refuse sizes whose matrix would not fit in memory);
+      this default accepts any size.
 
     ``self.state`` holds only plain numbers and NumPy arrays under PyTorch's names
     (``step``, ``momentum_buffer``, ``sum``, ``square_avg``, ``grad_avg``, ``exp_avg``,
@@ -52,8 +98,46 @@ class Optimizer:
     bit for bit and a user can start from given state.
     """
 
+    full_batch = False
+    # AdamW's kind of weight decay: not added to g by gradient(); the update applies it.
+    decoupled_weight_decay = False
+    # Defaults for methods without these options (their __init__ sets them otherwise).
+    weight_decay = 0.0
+    maximize = False
+
     def __init__(self):
         self.state = {"step": 0}
+
+    def check_size(self, n_parameters):
+        """Raise if this method cannot optimize ``n_parameters`` parameters; any size is
+        fine here (methods with a dense ``n x n`` matrix override it)."""
+
+    def step(self, f, x):
+        """One update of ``x`` in place; returns the loss ``f`` reported."""
+        self.check_parameters(x)
+        loss, g = self.gradient(f, x)
+        self.update(x, g)
+        # Counted after the update: schedules and lr_decay resolved in it see t = the steps
+        # taken so far (0 on the first step), as hyper() promises.
+        self.state["step"] += 1
+        return loss
+
+    def gradient(self, f, x):
+        """``(loss, g)``: ``f`` at ``x`` (:meth:`evaluate`) and the gradient the update
+        follows, :meth:`effective_gradient` with this optimizer's ``weight_decay`` (unless
+        ``decoupled_weight_decay``) and ``maximize``.
+
+        An override may evaluate ``f`` elsewhere but must return with ``x`` as it found it,
+        on success and on failure (a failed step leaves ``x`` unchanged).
+        """
+        loss, grad = self.evaluate(f, x)
+        weight_decay = 0.0 if self.decoupled_weight_decay else self.hyper("weight_decay")
+        return loss, self.effective_gradient(grad, x, weight_decay, self.maximize)
+
+    def update(self, x, g):
+        """Move ``x`` in place given the gradient ``g`` from :meth:`gradient`: the method's
+        formula, with hyperparameters from :meth:`hyper` and buffers in ``self.state``."""
+        raise NotImplementedError(f"{type(self).__name__} implements neither update nor step")
 
     def hyper(self, name):
         """The value of hyperparameter ``name`` at the current step (schedules resolved)."""

@@ -3,7 +3,7 @@
 import numpy as np
 
 from .._validate import in_unit_interval, non_negative, positive
-from .base import Optimizer, default_eps, eps_root, flag
+from .base import Optimizer, default_eps, eps_root, flag, moving_average, moving_average_of_squares
 
 
 class RMSprop(Optimizer):
@@ -48,22 +48,16 @@ class RMSprop(Optimizer):
         self.centered = flag("centered", centered)
         self.maximize = flag("maximize", maximize)
 
-    def step(self, f, x):
-        """One update of ``x`` in place; returns the loss ``f`` reported."""
-        self.check_parameters(x)
-        loss, grad = self.evaluate(f, x)
-        g = self.effective_gradient(grad, x, self.hyper("weight_decay"), self.maximize)
-        alpha, eps = self.hyper("alpha"), self.hyper("eps")
+    def update(self, x, g):
+        alpha = self.hyper("alpha")
         work = self.workspace("step", x)
-        square_avg = self.buffer("square_avg", x)
-        square_avg *= alpha
-        np.multiply(g, g, out=work)
-        work *= 1 - alpha
-        square_avg += work
+        square_avg = moving_average_of_squares(self.buffer("square_avg", x), g, alpha, work)
         variance = square_avg
         if self.centered:
-            variance = self._centered_variance(g, alpha, square_avg, work)
-        eps_root(variance, eps, self.eps_inside_sqrt, out=work)
+            grad_avg = moving_average(self.buffer("grad_avg", x), g, alpha, work)
+            np.multiply(grad_avg, grad_avg, out=work)
+            variance = np.subtract(square_avg, work, out=work)
+        eps_root(variance, self.hyper("eps"), self.eps_inside_sqrt, out=work)
         np.divide(g, work, out=work)
         lr, momentum = self.hyper("lr"), self.hyper("momentum")
         if momentum > 0:
@@ -74,14 +68,3 @@ class RMSprop(Optimizer):
         else:
             work *= -lr
         x += work
-        self.state["step"] += 1
-        return loss
-
-    def _centered_variance(self, g, alpha, square_avg, out):
-        """``out = s - a*a`` after moving the gradient average ``a`` towards ``g``."""
-        grad_avg = self.buffer("grad_avg", out)
-        np.subtract(g, grad_avg, out=out)
-        out *= 1 - alpha
-        grad_avg += out
-        np.multiply(grad_avg, grad_avg, out=out)
-        return np.subtract(square_avg, out, out=out)

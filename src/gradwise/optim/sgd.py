@@ -84,24 +84,34 @@ class SGD(Optimizer):
                 "momentum_form='lecture'"
             )
 
-    def step(self, f, x):
-        """One update of ``x`` in place; returns the loss ``f`` reported."""
-        self.check_parameters(x)
-        if self.lookahead_gradient:
-            return self._lookahead_step(f, x)
-        loss, grad = self.evaluate(f, x)
-        g = self.effective_gradient(grad, x, self.hyper("weight_decay"), self.maximize)
+    def gradient(self, f, x):
+        """``(loss, g)`` at ``x``, or with ``lookahead_gradient`` at ``x + momentum * v``
+        (torch7's ``optim.nag``: ``f`` and the weight decay see the look-ahead point);
+        ``x`` is the real parameters again when this returns or raises."""
+        if not self.lookahead_gradient:
+            return super().gradient(f, x)
+        saved = self.workspace("saved_parameters", x)
+        np.copyto(saved, x)
+        self._add_scaled(x, self.buffer("momentum_buffer", x), self.hyper("momentum"))
+        try:
+            return super().gradient(f, x)
+        finally:
+            np.copyto(x, saved)
+
+    def update(self, x, g):
         lr, momentum = self._learning_rate(), self.hyper("momentum")
-        if momentum == 0:
+        if self.lookahead_gradient:
+            # The look-ahead already happened in gradient(); what is left is plain momentum.
+            self._lecture_momentum(x, g, lr, momentum, nesterov=False)
+        elif momentum == 0:
             self._add_scaled(x, g, -lr)
         elif self.momentum_form == "pytorch":
             self._pytorch_momentum(x, g, lr, momentum)
         else:
-            self._lecture_momentum(x, g, lr, momentum)
-        self.state["step"] += 1
-        return loss
+            self._lecture_momentum(x, g, lr, momentum, self.nesterov)
 
     def _learning_rate(self):
+        """``lr_t = lr / (1 + t * lr_decay)``, torch7's annealing (``t`` = steps taken)."""
         lr = self.hyper("lr")
         lr_decay = self.hyper("lr_decay")
         return lr / (1 + self.state["step"] * lr_decay) if lr_decay else lr
@@ -113,6 +123,8 @@ class SGD(Optimizer):
         x += work
 
     def _pytorch_momentum(self, x, g, lr, momentum):
+        """``b = g`` first, then ``b = momentum * b + (1 - dampening) * g``;
+        ``x -= lr * b``, or ``x -= lr * (g + momentum * b)`` with Nesterov."""
         if "momentum_buffer" not in self.state:
             buf = self.state["momentum_buffer"] = np.array(g, dtype=x.dtype, copy=True)
         else:
@@ -132,36 +144,20 @@ class SGD(Optimizer):
         else:
             self._add_scaled(x, buf, -lr)
 
-    def _lecture_momentum(self, x, g, lr, momentum):
+    def _lecture_momentum(self, x, g, lr, momentum, nesterov):
+        """``v = momentum * v - lr * g``; ``x += v``, or with Nesterov (``x`` the
+        look-ahead point) ``x += -momentum * v_prev + (1 + momentum) * v``."""
         velocity = self.buffer("momentum_buffer", x)
-        if self.nesterov:
+        if nesterov:
             shift = self.workspace("previous_velocity", x)
             np.multiply(velocity, -momentum, out=shift)
         velocity *= momentum
         self._add_scaled(velocity, g, -lr)
-        if self.nesterov:
+        if nesterov:
             x += shift
             self._add_scaled(x, velocity, 1 + momentum)
         else:
             x += velocity
-
-    def _lookahead_step(self, f, x):
-        saved = self.workspace("saved_parameters", x)
-        np.copyto(saved, x)
-        momentum = self.hyper("momentum")
-        velocity = self.buffer("momentum_buffer", x)
-        self._add_scaled(x, velocity, momentum)
-        try:
-            loss, grad = self.evaluate(f, x)
-        except BaseException:
-            np.copyto(x, saved)  # the contract: a failed step leaves x as it was
-            raise
-        g = self.effective_gradient(grad, x, self.hyper("weight_decay"), self.maximize)
-        velocity *= momentum
-        self._add_scaled(velocity, g, -self._learning_rate())
-        np.add(saved, velocity, out=x)
-        self.state["step"] += 1
-        return loss
 
 
 GradientDescent = SGD
