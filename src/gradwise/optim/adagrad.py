@@ -3,8 +3,8 @@ historical sum of squares."""
 
 import numpy as np
 
-from .._validate import non_negative, positive
-from .base import Optimizer, default_eps, eps_root, flag
+from .._validate import flag, non_negative, positive
+from .base import Optimizer, default_eps, eps_root
 
 
 class Adagrad(Optimizer):

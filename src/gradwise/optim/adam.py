@@ -5,8 +5,8 @@ import math
 
 import numpy as np
 
-from .._validate import in_unit_interval, non_negative, positive
-from .base import Optimizer, default_eps, eps_root, flag, moving_average, moving_average_of_squares
+from .._validate import flag, in_unit_interval, non_negative, positive
+from .base import Optimizer, default_eps, eps_root, moving_average, moving_average_of_squares
 
 
 class Adam(Optimizer):

@@ -17,13 +17,6 @@ import numpy as np
 from ..errors import DivergenceError
 
 
-def flag(name, value):
-    """``value`` if it is a bool (NumPy's included), else a :class:`TypeError`."""
-    if not isinstance(value, bool | np.bool_):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
-
-
 def default_eps(eps, eps_inside_sqrt, default):
     """``eps`` as given, or when ``None`` its default: torch7's and the lecture's 1e-7 with
     ``eps_inside_sqrt`` (added under the square root), else ``default`` (PyTorch's)."""

@@ -3,8 +3,8 @@ torch7's conventions (one class; keywords pick the convention)."""
 
 import numpy as np
 
-from .._validate import choice, in_unit_interval, non_negative, positive
-from .base import Optimizer, flag
+from .._validate import choice, flag, in_unit_interval, non_negative, positive
+from .base import Optimizer
 
 MOMENTUM_FORMS = ("pytorch", "lecture")
 
