@@ -41,6 +41,10 @@ FLAG_PARAMS = {
     "seed": "seed",
     "dtype": "dtype",
 }
+#: Where the command departs from the classifiers' defaults, on purpose: it holds out 10% of
+#: the training rows to print validation accuracy (the library, like scikit-learn, holds out
+#: nothing unless asked). ``--val-fraction 0`` trains on every row.
+COMMAND_DEFAULTS = {"val_fraction": 0.1}
 #: How each flag's text is read (a flag not listed is kept as text).
 FLAG_TYPES = {"lr": float, "reg": float, "epochs": int, "val_fraction": float,
               "early_stopping": int, "seed": int}  # fmt: skip
@@ -57,6 +61,7 @@ def defaults():
         "hidden": list(mlp["hidden"].default),
         "loss": mlp["loss"].default,
         **{flag: CLASSIFIER_PARAMS[param].default for flag, param in FLAG_PARAMS.items()},
+        **COMMAND_DEFAULTS,
     }
 
 

@@ -217,7 +217,9 @@ class Search:
         if todo:
             executor.check()  # a Ray address that does not answer fails before a file is written
         if manifest is not None and not (self.out / MANIFEST_FILE).exists():
-            write_json(self.out / MANIFEST_FILE, manifest, indent=2, sort_keys=True)
+            write_json(
+                self.out / MANIFEST_FILE, manifest, indent=2, sort_keys=True, make_parents=True
+            )
         if todo:
             shared = {"estimator": self.estimator, "X": X, "y": y, "splits": splits}
             with executor:
