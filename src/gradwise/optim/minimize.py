@@ -2,6 +2,7 @@
 
 import math
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
@@ -12,7 +13,18 @@ from .bfgs import BFGS
 from .lbfgs import LBFGS
 from .newton import Newton
 
-METHODS = ("lbfgs", "bfgs", "newton", "newton-cg")
+
+def _newton_cg(**options):
+    return Newton(**{**options, "solver": "cg"})
+
+
+#: name -> factory(**options): the optimizer that ``minimize(method=name)`` runs.
+METHODS = {
+    "lbfgs": partial(LBFGS, line_search_fn="strong_wolfe"),  # options may override
+    "bfgs": BFGS,
+    "newton": Newton,
+    "newton-cg": _newton_cg,
+}
 
 
 @dataclass
@@ -124,8 +136,14 @@ def minimize(
         # Built from f itself: finite-difference products stay out of the evaluation count
         # and out of the best-point bookkeeping.
         options["hessian"] = hessian_operator(f)
-    optimizer = _build(method, max_iter, max_eval, tolerance_grad, tolerance_change, options)
-    optimizer.callback = record
+    optimizer = METHODS[method](
+        max_iter=max_iter,
+        max_eval=max_eval,
+        tolerance_grad=tolerance_grad,
+        tolerance_change=tolerance_change,
+        callback=record,
+        **options,
+    )
     tracked = _Tracked(f)
     optimizer.step(tracked, x)
 
@@ -145,19 +163,3 @@ def minimize(
         method=method,
         history=history,
     )
-
-
-def _build(method, max_iter, max_eval, tolerance_grad, tolerance_change, options):
-    common = dict(
-        max_iter=max_iter,
-        max_eval=max_eval,
-        tolerance_grad=tolerance_grad,
-        tolerance_change=tolerance_change,
-    )
-    if method == "lbfgs":
-        return LBFGS(**{"line_search_fn": "strong_wolfe", **common, **options})
-    if method == "bfgs":
-        return BFGS(**common, **options)
-    if method == "newton-cg":
-        return Newton(**{**common, **options, "solver": "cg"})
-    return Newton(**common, **options)
