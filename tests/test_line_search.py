@@ -1,10 +1,14 @@
+import functools
 import math
 
 import numpy as np
 import pytest
 
 import gradwise as gw
-from gradwise.optim.line_search import backtracking, cubic_minimizer, strong_wolfe
+from gradwise.optim.bfgs import BFGS
+from gradwise.optim.lbfgs import LBFGS
+from gradwise.optim.line_search import as_line_search, backtracking, cubic_minimizer, strong_wolfe
+from gradwise.optim.newton import Newton
 
 
 def rosenbrock(x):
@@ -182,3 +186,77 @@ def test_bad_constants_are_rejected(rng):
         backtracking(rosenbrock, x0, -grad, loss, grad, shrink=1.0)
     with pytest.raises(ValueError, match="step"):
         strong_wolfe(rosenbrock, x0, -grad, loss, grad, step=-1.0)
+
+
+def test_names_map_to_the_built_in_searches():
+    assert as_line_search("strong_wolfe") is strong_wolfe
+    assert as_line_search("backtracking") is backtracking
+    assert as_line_search(None) is None
+    mine = functools.partial(strong_wolfe, c2=0.1)
+    assert as_line_search(mine) is mine
+    for bad in ("armijo", "Strong_Wolfe", 3):
+        with pytest.raises(ValueError, match=r"line_search_fn must be None, 'strong_wolfe'"):
+            as_line_search(bad)
+
+
+def test_strong_wolfe_max_evals_caps_the_evaluations():
+    def f(x):  # unbounded below: the curvature condition never holds
+        return -float(x[0]), np.array([-1.0])
+
+    for max_evals in (1, 2, 6):
+        res = strong_wolfe(
+            f, np.array([0.0]), np.array([1.0]), 0.0, np.array([-1.0]), max_evals=max_evals
+        )
+        assert not res.success and res.evaluations == max_evals
+    with pytest.raises(ValueError, match="max_evals"):
+        strong_wolfe(f, np.array([0.0]), np.array([1.0]), 0.0, np.array([-1.0]), max_evals=0)
+
+
+@pytest.mark.parametrize("cls", [LBFGS, BFGS, Newton])
+@pytest.mark.parametrize("max_eval", [400, 9])
+def test_every_method_calls_a_user_line_search_with_one_signature(rng, cls, max_eval):
+    quadratic = make_quadratic(rng)
+    evaluations, calls = [], []
+
+    def f(x):
+        evaluations.append(1)
+        return quadratic(x)
+
+    def quarter_backtracking(f, x, d, loss, grad, step, max_evals):
+        calls.append((step, max_evals, len(evaluations)))
+        return backtracking(f, x, d, loss, grad, step=step, shrink=0.25, max_evals=max_evals)
+
+    options = {}
+    if cls is Newton:
+        options["hessian"] = lambda x, v: quadratic(v)[1] - quadratic(np.zeros_like(v))[1]
+    opt = cls(
+        max_iter=200,
+        max_eval=max_eval,
+        tolerance_change=0,
+        line_search_fn=quarter_backtracking,
+        **options,
+    )
+    x = rng.standard_normal(6)
+    opt.step(f, x)
+    assert calls and all(step > 0 for step, _, _ in calls)
+    # The search may use what max_eval leaves, plus one (PyTorch's count: its first trial
+    # is not charged), so a step ends at most one evaluation past max_eval.
+    assert all(max_evals == max_eval - done + 1 for _, max_evals, done in calls)
+    assert opt.state["func_evals"] == len(evaluations) <= max_eval + 1
+    if max_eval == 9 and cls is not Newton:
+        assert opt.stop_reason == "max_eval reached" and not opt.converged
+    else:
+        assert opt.converged, opt.stop_reason
+        assert np.abs(quadratic(x)[1]).max() <= 1e-7
+
+
+def test_a_search_given_as_a_function_equals_the_same_search_by_name(rng):
+    f1, f2 = make_softmax(rng), make_softmax(np.random.default_rng(0))
+    f2.x[...] = f1.x
+    by_name = LBFGS(max_iter=15, line_search_fn="strong_wolfe")
+    by_function = LBFGS(max_iter=15, line_search_fn=strong_wolfe)
+    for _ in range(2):
+        by_name.step(f1, f1.x)
+        by_function.step(f2, f2.x)
+    np.testing.assert_array_equal(f1.x, f2.x)
+    assert by_name.state["func_evals"] == by_function.state["func_evals"]

@@ -9,7 +9,13 @@ import scipy.optimize
 from sklearn.datasets import load_digits
 
 import gradwise as gw
-from gradwise.optim.minimize import minimize
+from gradwise.optim import descent
+from gradwise.optim.bfgs import BFGS
+from gradwise.optim.descent import DescentMethod
+from gradwise.optim.lbfgs import LBFGS
+from gradwise.optim.minimize import _build, methods, minimize
+from gradwise.optim.newton import Newton
+from gradwise.optim.registry import register, unregister
 
 CIFAR10 = Path(__file__).resolve().parents[1].parent / "shared/data/cifar10-jpeg.tar.gz"
 CIFAR10_CLASSES = "airplane automobile bird cat deer dog frog horse ship truck".split()
@@ -147,3 +153,95 @@ def test_bad_arguments_are_rejected():
         minimize(f, np.ones(2), max_iter=0)
     result = minimize(f, np.ones(2), method="newton")
     assert result.converged and result.fun < 1e-20
+
+
+def test_the_methods_are_the_registrys_full_batch_names_and_newton_cg():
+    assert sorted(methods()) == ["bfgs", "lbfgs", "newton", "newton-cg"]
+    lbfgs = _build("lbfgs", max_iter=5)
+    assert type(lbfgs) is LBFGS and lbfgs.line_search_fn == "strong_wolfe"
+    assert _build("lbfgs", line_search_fn=None).line_search_fn is None
+    assert type(_build("bfgs")) is BFGS
+    assert _build("newton", hessian=lambda x, v: v).solver == "auto"
+    assert _build("newton-cg", solver="cholesky", hessian=lambda x, v: v).solver == "cg"
+
+
+def test_a_registered_full_batch_method_is_a_minimize_method():
+    register("test-bfgs", BFGS)
+    try:
+        assert "test-bfgs" in methods()
+        result = minimize(lambda x: (float(x @ x), 2 * x), np.ones(3), method="test-bfgs")
+        assert result.converged and result.fun < 1e-12
+    finally:
+        unregister("test-bfgs")
+
+
+@pytest.mark.parametrize("cls", [LBFGS, BFGS, Newton])
+def test_the_second_order_methods_share_one_loop(cls, rng):
+    assert issubclass(cls, DescentMethod) and cls.full_batch is True
+    assert cls.step is DescentMethod.step
+    Q = rng.standard_normal((5, 5))
+    A = Q @ Q.T + np.eye(5)
+
+    def f(x):
+        return 0.5 * x @ A @ x, A @ x
+
+    # Without a line search a step's last point is left for the next step to evaluate
+    # (PyTorch's LBFGS): max_iter iterations cost max_iter evaluations, the start's included.
+    opt = cls(max_iter=4, lr=0.01, line_search_fn=None, tolerance_change=0)
+    x = rng.standard_normal(5)
+    for steps in (1, 2):
+        opt.step(f, x)
+        assert opt.state["func_evals"] == opt.state["n_iter"] == 4 * steps
+        assert opt.stop_reason == "max_iter reached" and not opt.converged
+    # An optimal start stops at once, whatever the method.
+    opt = cls()
+    assert opt.step(f, np.zeros(5)) == 0.0 and opt.stop_reason == "gradient below tolerance_grad"
+    assert opt.state["n_iter"] == 0 and opt.converged
+
+
+def test_bfgs_check_size_refuses_a_matrix_over_the_budget():
+    opt = BFGS(max_memory=3 * 2**30)
+    with pytest.raises(ValueError) as refused:
+        opt.check_size(30730)
+    assert str(refused.value) == (
+        "BFGS on 30730 parameters keeps a dense 30730 x 30730 float64 matrix (7.0 GiB), "
+        "over the 3.0 GiB memory budget (max_memory): use LBFGS, or Newton with solver='cg'"
+    )
+    # The first step applies the same rule, with x's dtype, before allocating anything.
+    f = lambda x: (float(x @ x), 2 * x)  # noqa: E731
+    with pytest.raises(ValueError) as at_step:
+        opt.step(f, np.ones(30730))
+    assert str(at_step.value) == str(refused.value)
+    # n * n * itemsize against the budget: 11585^2 * 8 fits in 1 GiB, 11586^2 * 8 does not.
+    opt = BFGS(max_memory=2**30)
+    opt.check_size(11585)
+    opt.check_size(16384, np.float32)
+    with pytest.raises(ValueError, match="11586 x 11586 float64"):
+        opt.check_size(11586)
+    with pytest.raises(ValueError, match="16385 x 16385 float32"):
+        opt.check_size(16385, np.float32)
+
+
+def test_newton_check_size_refuses_only_a_dense_hessian(monkeypatch):
+    monkeypatch.setattr(descent, "default_memory_limit", lambda: 2**30)
+    with pytest.raises(ValueError) as refused:
+        Newton(solver="cholesky").check_size(30730)
+    assert str(refused.value) == (
+        "Newton with solver='cholesky' on 30730 parameters keeps a dense 30730 x 30730 "
+        "float64 matrix (7.0 GiB), over the 1.0 GiB memory budget (a quarter of this "
+        "machine's memory): use solver='cg', or LBFGS"
+    )
+    Newton(solver="cholesky").check_size(11585)
+    # Newton-CG keeps no matrix; "auto" builds one only for an exact Hessian up to dense_max.
+    Newton(solver="cg").check_size(10**6)
+    Newton().check_size(10**6)
+    with pytest.raises(ValueError, match="11586 x 11586"):
+        Newton(dense_max=20000).check_size(11586)
+    Newton(dense_max=20000, hessian=lambda x, v: v).check_size(11586)  # matrix-free: CG
+    LBFGS().check_size(10**6)  # keeps vectors only
+
+    # The step checks before it builds the matrix.
+    monkeypatch.setattr(descent, "default_memory_limit", lambda: 10**4)
+    opt = Newton(solver="cholesky", hessian=lambda x, v: 2 * v)
+    with pytest.raises(ValueError, match="100 x 100 float64 matrix"):
+        opt.step(lambda x: (float(x @ x), 2 * x), np.ones(100))

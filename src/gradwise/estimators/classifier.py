@@ -226,7 +226,7 @@ class Classifier(BaseEstimator):
         optimizer = optim.make(self.optimizer, self.lr, self.optimizer_options)
         check = getattr(optimizer, "check_size", None)
         if check is not None:
-            check(n_parameters)
+            check(n_parameters, np.dtype(self.dtype))
 
     def _layer_sizes(self, n_features, n_classes):
         """Widths of the model's layers, input first (a linear model: two)."""

@@ -101,9 +101,9 @@ class Optimizer:
     def __init__(self):
         self.state = {"step": 0}
 
-    def check_size(self, n_parameters):
-        """Raise if this method cannot optimize ``n_parameters`` parameters; any size is
-        fine here (methods with a dense ``n x n`` matrix override it)."""
+    def check_size(self, n_parameters, dtype=np.float64):
+        """Raise ``ValueError`` if this method cannot optimize ``n_parameters`` parameters of
+        ``dtype``; any size is fine here (methods with a dense ``n x n`` matrix override it)."""
 
     def step(self, f, x):
         """One update of ``x`` in place; returns the loss ``f`` reported."""

@@ -1,10 +1,11 @@
 """BFGS with a dense inverse-Hessian approximation, for problems small enough to hold it."""
 
-import os
-
 import numpy as np
 
-from .line_search import DescentMethod
+from .._validate import positive
+from .descent import DescentMethod, check_dense_matrix, default_memory_limit
+
+__all__ = ["BFGS", "default_memory_limit"]
 
 # Pairs with s'y at or below this are skipped: the update would not stay positive definite.
 CURVATURE_EPS = 1e-10
@@ -13,61 +14,58 @@ CURVATURE_EPS = 1e-10
 class BFGS(DescentMethod):
     """Broyden-Fletcher-Goldfarb-Shanno with the full ``n x n`` inverse Hessian ``H``.
 
-    ``d = -H g``; after a step ``s = x_new - x``, ``y = g_new - g`` with ``rho = 1 / s'y``:
+    ``BFGS(lr=1, line_search_fn="strong_wolfe", max_memory=None, **rules)``, ``rules``
+    being ``max_iter``, ``max_eval``, the tolerances and ``callback`` of
+    :class:`~gradwise.optim.descent.DescentMethod`, whose loop it runs with
+
+    - direction ``d = -H g``;
+    - after a move ``s = t d``, ``y = g_new - g``, ``rho = 1 / s'y``:
 
         H <- (I - rho s y') H (I - rho y s') + rho s s'
 
-    (Nocedal & Wright eq. 6.17), skipped when ``s'y <= 1e-10``. ``H_0 = I``, rescaled to
-    ``(s'y / y'y) I`` just before the first update (eq. 6.20); the first step is
-    ``min(1, 1 / ||g||_1) * lr`` as in :class:`LBFGS`, later ones start at ``lr``. The
-    strong Wolfe line search (default) keeps ``s'y > 0``. ``H`` persists in
-    ``state["inverse_hessian"]``.
+      (Nocedal & Wright eq. 6.17), skipped when ``s'y <= 1e-10``. ``H_0 = I``, rescaled
+      to ``(s'y / y'y) I`` just before the first update (eq. 6.20);
+    - the first step ``min(1, 1 / ||g||_1) * lr`` as in :class:`LBFGS`, later ones ``lr``.
 
-    Storing ``H`` takes ``n * n`` floats (``n`` = number of parameters): the first step
-    raises ``ValueError`` saying how much memory that is when it exceeds ``max_memory``
-    bytes (default: a quarter of the machine's RAM, or 2 GiB if unknown). Use
-    :class:`LBFGS` for larger problems. See
-    :class:`~gradwise.optim.line_search.DescentMethod` for the other arguments.
+    The strong Wolfe line search (default) keeps ``s'y > 0``. ``H`` persists in
+    ``state["inverse_hessian"]``. It takes ``n * n`` floats (``n`` = number of
+    parameters): :meth:`check_size`, also called by the first step, refuses a problem whose
+    ``H`` needs more than ``max_memory`` bytes (default: a quarter of the machine's RAM,
+    or 2 GiB if unknown). Use :class:`LBFGS` for larger problems.
     """
 
-    def __init__(
-        self,
-        lr=1,
-        max_iter=20,
-        max_eval=None,
-        tolerance_grad=1e-7,
-        tolerance_change=1e-9,
-        line_search_fn="strong_wolfe",
-        max_memory=None,
-        callback=None,
-    ):
-        super().__init__(
-            lr, max_iter, max_eval, tolerance_grad, tolerance_change, line_search_fn, callback
-        )
+    def __init__(self, lr=1, *, line_search_fn="strong_wolfe", max_memory=None, **rules):
+        super().__init__(positive("lr", lr), line_search_fn=line_search_fn, **rules)
         if max_memory is not None and (isinstance(max_memory, bool) or not max_memory > 0):
             raise ValueError(f"max_memory must be a number of bytes > 0, got {max_memory!r}")
         self.max_memory = max_memory
 
+    def check_size(self, n_parameters, dtype=np.float64):
+        """``ValueError`` (one line naming the size) if the ``n x n`` inverse Hessian of
+        ``n_parameters`` floats of ``dtype`` exceeds the memory budget."""
+        check_dense_matrix(
+            "BFGS",
+            n_parameters,
+            dtype,
+            self.max_memory,
+            "max_memory",
+            "use LBFGS, or Newton with solver='cg'",
+        )
+
     def direction(self, f, x, loss, grad):
         H = self.state.get("inverse_hessian")
         if H is None or H.shape != (x.size, x.size) or H.dtype != x.dtype:
-            self._check_memory(x)
+            self.check_size(x.size, x.dtype)
             H = np.eye(x.size, dtype=x.dtype)
             self.state["inverse_hessian"] = H
             self.state["updates"] = 0
         return -(H @ grad)
 
-    def initial_step(self, grad):
-        lr = self.hyper("lr")
-        if self.state.get("updates", 0) == 0:
-            return min(1.0, 1.0 / float(np.abs(grad).sum())) * lr
-        return lr
-
     def update(self, s, y):
         sy = float(s @ y)
-        if sy <= CURVATURE_EPS:
+        H = self.state.get("inverse_hessian")
+        if sy <= CURVATURE_EPS or H is None or H.shape != (s.size, s.size):
             return
-        H = self.state["inverse_hessian"]
         if self.state["updates"] == 0:
             H *= sy / float(y @ y)
         rho = 1.0 / sy
@@ -78,29 +76,3 @@ class BFGS(DescentMethod):
         H += np.outer(s, a * s - rho * Hy)
         H -= rho * np.outer(Hy, s)
         self.state["updates"] += 1
-
-    def _check_memory(self, x):
-        needed = x.size * x.size * x.dtype.itemsize
-        limit = self.max_memory if self.max_memory is not None else default_memory_limit()
-        if needed > limit:
-            raise ValueError(
-                f"BFGS needs a dense {x.size} x {x.size} {x.dtype} inverse-Hessian matrix: "
-                f"{_human(needed)}, more than the {_human(limit)} allowed (max_memory). "
-                "Use LBFGS for a problem of this size."
-            )
-
-
-def default_memory_limit():
-    """A quarter of the physical memory, or 2 GiB where it cannot be read."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4
-    except (ValueError, OSError, AttributeError):
-        return 2 * 2**30
-
-
-def _human(n_bytes):
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if n_bytes < 1024 or unit == "GiB":
-            return f"{n_bytes:.0f} {unit}" if unit == "bytes" else f"{n_bytes:.1f} {unit}"
-        n_bytes /= 1024
-    return f"{n_bytes:.1f} TiB"

@@ -18,7 +18,16 @@ direction is reported the same way, without evaluating ``f``.
 its own copy of ``x`` (a model's flat vector): the searches copy ``x`` first and evaluate
 trial points in a buffer of their own, so passing the model's own vector as ``x`` is safe.
 
-:class:`DescentMethod` is the loop that uses them: direction, line search, stopping tests.
+A line search, for :class:`~gradwise.optim.descent.DescentMethod` (``LBFGS``, ``BFGS``,
+``Newton``), is any callable
+
+    search(f, x, d, loss, grad, step, max_evals) -> LineSearchResult
+
+(torch7's ``lineSearch`` idea): ``loss`` and ``grad`` are ``f`` at ``x``, ``step`` is the
+first trial ``t`` and ``max_evals`` the most evaluations of ``f`` it may make; it must not
+modify ``x``. :func:`strong_wolfe` and :func:`backtracking` are two, and
+:func:`as_line_search` maps the names ``line_search_fn`` accepts (PyTorch's
+``"strong_wolfe"``) to them; ``functools.partial(strong_wolfe, c2=0.1)`` is another.
 """
 
 import math
@@ -26,8 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import choice, count, non_negative, positive
-from .base import Optimizer
+from .._validate import count, positive
 
 
 @dataclass
@@ -158,7 +166,9 @@ def cubic_minimizer(x1, f1, g1, x2, f2, g2, bounds=None):
     return (lo + hi) / 2.0
 
 
-def strong_wolfe(f, x, d, loss, grad, step=1.0, c1=1e-4, c2=0.9, tolerance_change=1e-9, max_ls=25):
+def strong_wolfe(
+    f, x, d, loss, grad, step=1.0, c1=1e-4, c2=0.9, tolerance_change=1e-9, max_ls=25, max_evals=None
+):
     """Strong Wolfe line search: bracketing, then zoom by safeguarded cubic interpolation.
 
     Nocedal & Wright's Algorithms 3.5 (bracket: grow ``t`` by cubic extrapolation within
@@ -167,12 +177,15 @@ def strong_wolfe(f, x, d, loss, grad, step=1.0, c1=1e-4, c2=0.9, tolerance_chang
     ``lswolfe`` and ``torch.optim.LBFGS`` (whose iterates :class:`LBFGS` reproduces).
 
     Stops when both conditions hold (``success=True``), after ``1 + max_ls`` evaluations
-    of ``f`` (torch's count: the first trial plus ``max_ls`` more), or when the bracket is
-    narrower than ``tolerance_change`` (in ``max|d|`` units); the last two return the
-    lowest end of the bracket with ``success=False``.
+    of ``f`` (torch's count: the first trial plus ``max_ls`` more; ``max_evals``, when
+    given, sets ``max_ls = max_evals - 1``), or when the bracket is narrower than
+    ``tolerance_change`` (in ``max|d|`` units); the last two return the lowest end of the
+    bracket with ``success=False``.
     """
     _check_constants(c1, c2)
     positive("step", step)
+    if max_evals is not None:
+        max_ls = count("max_evals", max_evals) - 1
     if isinstance(max_ls, bool) or not isinstance(max_ls, int) or max_ls < 0:
         raise ValueError(f"max_ls must be an integer >= 0, got {max_ls!r}")
     loss = float(loss)
@@ -276,137 +289,20 @@ def strong_wolfe(f, x, d, loss, grad, step=1.0, c1=1e-4, c2=0.9, tolerance_chang
     )
 
 
-def set_stopping_rules(method, max_iter, max_eval, tolerance_grad, tolerance_change, callback):
-    """Check and set the keywords that end an iterative method's step (``max_iter``,
-    ``max_eval`` (default ``1.25 * max_iter``), the two tolerances, ``callback``) and its
-    empty ``stop_reason``: the same for :class:`DescentMethod` and ``LBFGS``."""
-    method.max_iter = count("max_iter", max_iter)
-    method.max_eval = method.max_iter * 5 // 4 if max_eval is None else count("max_eval", max_eval)
-    method.tolerance_grad = non_negative("tolerance_grad", tolerance_grad)
-    method.tolerance_change = non_negative("tolerance_change", tolerance_change)
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable, got {type(callback).__name__}")
-    method.callback = callback
-    method.stop_reason = ""
+#: The line searches ``line_search_fn`` may name; PyTorch's LBFGS knows "strong_wolfe".
+LINE_SEARCHES = {"strong_wolfe": strong_wolfe, "backtracking": backtracking}
 
 
-class DescentMethod(Optimizer):
-    """The loop shared by :class:`BFGS` and :class:`Newton`: ``x <- x + t d`` with ``d`` from
-    :meth:`direction` and ``t`` from a line search.
-
-    One ``step(f, x)`` runs up to ``max_iter`` iterations and at most about ``max_eval``
-    evaluations of ``f`` (default ``1.25 * max_iter``), updates ``x`` in place and returns
-    the loss at the starting point (the ``LBFGS`` contract). Each iteration:
-
-    1. ``d = direction(f, x, loss, grad)``; stop if ``g'd > -tolerance_change``;
-    2. ``t`` from ``line_search_fn``: ``"strong_wolfe"``, ``"backtracking"`` (Armijo) or
-       ``None`` (take ``t`` as is), starting from ``initial_step``;
-    3. ``x <- x + t d``; ``update(s=t d, y=g_new - g)``; ``callback(x, loss, grad)``.
-
-    It stops early (``stop_reason`` says why) when ``max|g| <= tolerance_grad``, when
-    ``max|t d| <= tolerance_change`` or ``|loss change| < tolerance_change`` (``converged``
-    is then true), when the budget is spent or when the line search finds no lower point
-    (``converged`` false; ``x`` is left at the best point found).
-    """
-
-    line_searches = (None, "strong_wolfe", "backtracking")
-
-    def __init__(
-        self,
-        lr,
-        max_iter,
-        max_eval,
-        tolerance_grad,
-        tolerance_change,
-        line_search_fn,
-        callback,
-    ):
-        super().__init__()
-        self.lr = positive("lr", lr)
-        self.line_search_fn = choice("line_search_fn", line_search_fn, self.line_searches)
-        set_stopping_rules(self, max_iter, max_eval, tolerance_grad, tolerance_change, callback)
-        self.converged = False
-        self.state.update(func_evals=0, n_iter=0)
-
-    # Hooks for subclasses.
-    def direction(self, f, x, loss, grad):
-        raise NotImplementedError
-
-    def initial_step(self, grad):
-        return self.hyper("lr")
-
-    def update(self, s, y):
-        """Called after each accepted step with ``s = t d`` and ``y = g_new - g``."""
-
-    def step(self, f, x):
-        state = self.state
-        loss, grad = self.evaluate(f, x)
-        orig_loss, evals = loss, 1
-        state["func_evals"] += 1
-        grad = np.array(grad, copy=True)
-        if float(np.abs(grad).max()) <= self.tolerance_grad:
-            self._stop("gradient below tolerance_grad", True)
-            return orig_loss
-
-        for n_iter in range(1, self.max_iter + 1):
-            state["n_iter"] += 1
-            # direction() may evaluate f elsewhere (finite-difference Hessians), and f may
-            # write its argument into x when x is the model's own vector: keep x safe.
-            start = x.copy()
-            d = self.direction(f, x, loss, grad)
-            x[...] = start
-            if float(grad @ d) > -self.tolerance_change:
-                self._stop("directional derivative above -tolerance_change", True)
-                break
-            t = self.initial_step(grad)
-            budget = self.max_eval - evals
-            if self.line_search_fn is None:
-                x += t * d
-                new_loss, new_grad = f(x)
-                new_loss, new_grad, used = float(new_loss), np.array(new_grad, copy=True), 1
-            else:
-                search = strong_wolfe if self.line_search_fn == "strong_wolfe" else backtracking
-                limit = (
-                    {"max_ls": max(budget - 1, 0), "tolerance_change": self.tolerance_change}
-                    if search is strong_wolfe
-                    else {"max_evals": max(budget, 1)}
-                )
-                result = search(f, x, d, loss, grad, step=t, **limit)
-                used = result.evaluations
-                x[...] = result.x
-                if result.step == 0:
-                    evals += used
-                    state["func_evals"] += used
-                    self._stop(f"line search failed: {result.message}", False)
-                    break
-                t, new_loss, new_grad = result.step, result.loss, result.grad
-            evals += used
-            state["func_evals"] += used
-            self.update(t * d, new_grad - grad)
-            prev_loss, loss, grad = loss, new_loss, new_grad
-            if self.callback is not None:
-                self.callback(x, loss, grad)
-
-            if float(np.abs(grad).max()) <= self.tolerance_grad:
-                self._stop("gradient below tolerance_grad", True)
-                break
-            if float(np.abs(t * d).max()) <= self.tolerance_change:
-                self._stop("step below tolerance_change", True)
-                break
-            if abs(loss - prev_loss) < self.tolerance_change:
-                self._stop("loss change below tolerance_change", True)
-                break
-            if not math.isfinite(loss):
-                self._stop("loss is not finite", False)
-                break
-            if n_iter == self.max_iter:
-                self._stop("max_iter reached", False)
-                break
-            if evals >= self.max_eval:
-                self._stop("max_eval reached", False)
-                break
-        state["step"] += 1
-        return orig_loss
-
-    def _stop(self, reason, converged):
-        self.stop_reason, self.converged = reason, converged
+def as_line_search(line_search_fn):
+    """The search that ``line_search_fn`` stands for: ``None`` (no search: the first trial
+    step is taken as is), a name in :data:`LINE_SEARCHES`, or a callable
+    ``search(f, x, d, loss, grad, step, max_evals)``, returned as it is."""
+    if line_search_fn is None or callable(line_search_fn):
+        return line_search_fn
+    if isinstance(line_search_fn, str) and line_search_fn in LINE_SEARCHES:
+        return LINE_SEARCHES[line_search_fn]
+    names = ", ".join(repr(name) for name in LINE_SEARCHES)
+    raise ValueError(
+        f"line_search_fn must be None, {names} or a callable "
+        f"search(f, x, d, loss, grad, step, max_evals), got {line_search_fn!r}"
+    )

@@ -1,5 +1,6 @@
 """``minimize(f, x, method=...)``: run a full-batch optimizer to convergence, SciPy style."""
 
+import inspect
 import math
 from dataclasses import dataclass, field
 
@@ -8,11 +9,28 @@ import numpy as np
 from .._validate import choice, count
 from ..calculus.hessian import hessian_operator
 from ..errors import DivergenceError
-from .bfgs import BFGS
-from .lbfgs import LBFGS
-from .newton import Newton
+from . import registry
 
-METHODS = ("lbfgs", "bfgs", "newton", "newton-cg")
+#: Names ``minimize`` knows beyond the registry's full-batch methods: name -> (registry
+#: name, options it forces).
+ALIASES = {"newton-cg": ("newton", {"solver": "cg"})}
+
+
+def methods():
+    """The names ``minimize(method=...)`` takes: every registered full-batch method (with its
+    registry defaults, e.g. L-BFGS's strong Wolfe line search), and :data:`ALIASES`."""
+    return (*(n for n in registry.names() if registry.spec(n).is_full_batch), *ALIASES)
+
+
+def _build(method, **options):
+    name, forced = ALIASES.get(method, (method, {}))
+    found = registry.spec(name)
+    if "hessian" in inspect.signature(found.factory).parameters and options.get("hessian") is None:
+        # Built from f itself: finite-difference products stay out of the evaluation count
+        # and out of the best-point bookkeeping.
+        options["hessian"] = hessian_operator(options.pop("_f"))
+    options.pop("_f", None)
+    return registry.make(name, options.pop("lr", None), {**options, **forced})
 
 
 @dataclass
@@ -93,9 +111,10 @@ def minimize(
 ):
     """Minimise ``f(x) -> (loss, grad)`` from ``x`` with a full-batch method.
 
-    ``method``: ``"lbfgs"`` (:class:`LBFGS` with the strong Wolfe line search unless
+    ``method``: any full-batch name of :mod:`gradwise.optim.registry`, with its registry
+    defaults: ``"lbfgs"`` (:class:`LBFGS` with the strong Wolfe line search unless
     ``line_search_fn`` says otherwise), ``"bfgs"`` (:class:`BFGS`), ``"newton"``
-    (:class:`Newton`, dense Cholesky for small exact Hessians, CG otherwise) or
+    (:class:`Newton`, dense Cholesky for small exact Hessians, CG otherwise); or
     ``"newton-cg"`` (:class:`Newton` with ``solver="cg"``). ``options`` go to the method's
     constructor (``history_size``, ``line_search_fn``, ``lr``, ``hessian``, ...).
 
@@ -106,7 +125,7 @@ def minimize(
     runs after every iteration. A non-finite loss or gradient at the start raises
     :class:`~gradwise.DivergenceError`.
     """
-    choice("method", method, METHODS)
+    choice("method", method, methods())
     max_iter = count("max_iter", max_iter)
     max_eval = 2 * max_iter if max_eval is None else count("max_eval", max_eval)
     if not isinstance(x, np.ndarray) or x.ndim != 1 or x.dtype.kind != "f":
@@ -120,12 +139,16 @@ def minimize(
         if callback is not None:
             callback(x_now, loss, grad)
 
-    if method.startswith("newton") and options.get("hessian") is None:
-        # Built from f itself: finite-difference products stay out of the evaluation count
-        # and out of the best-point bookkeeping.
-        options["hessian"] = hessian_operator(f)
-    optimizer = _build(method, max_iter, max_eval, tolerance_grad, tolerance_change, options)
-    optimizer.callback = record
+    optimizer = _build(
+        method,
+        _f=f,
+        max_iter=max_iter,
+        max_eval=max_eval,
+        tolerance_grad=tolerance_grad,
+        tolerance_change=tolerance_change,
+        callback=record,
+        **options,
+    )
     tracked = _Tracked(f)
     optimizer.step(tracked, x)
 
@@ -145,19 +168,3 @@ def minimize(
         method=method,
         history=history,
     )
-
-
-def _build(method, max_iter, max_eval, tolerance_grad, tolerance_change, options):
-    common = dict(
-        max_iter=max_iter,
-        max_eval=max_eval,
-        tolerance_grad=tolerance_grad,
-        tolerance_change=tolerance_change,
-    )
-    if method == "lbfgs":
-        return LBFGS(**{"line_search_fn": "strong_wolfe", **common, **options})
-    if method == "bfgs":
-        return BFGS(**common, **options)
-    if method == "newton-cg":
-        return Newton(**{**common, **options, "solver": "cg"})
-    return Newton(**common, **options)

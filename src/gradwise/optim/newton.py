@@ -8,15 +8,18 @@ import math
 
 import numpy as np
 
-from .._validate import choice, count
+from .._validate import choice, count, positive
 from ..calculus.hessian import HessianOperator, hessian_operator
-from .line_search import DescentMethod
+from .descent import DescentMethod, check_dense_matrix
 
 SOLVERS = ("auto", "cholesky", "cg")
 
 
 class Newton(DescentMethod):
     """Newton's method with a line search, solving ``H d = -g`` directly or by CG.
+
+    ``Newton(lr=1, solver="auto", hessian=None, dense_max=1000, cg_max_iter=None,
+    line_search_fn="backtracking", **rules)``:
 
     - ``solver="cholesky"``: build the dense ``H`` and factor ``H + tau I`` with
       ``tau = 0`` when ``H`` is positive definite, else the smallest ``tau`` of a growing
@@ -32,30 +35,25 @@ class Newton(DescentMethod):
 
     ``hessian`` is ``None`` (exact for a linear softmax :class:`~gradwise.Objective` with an
     L2 penalty, central finite differences of ``f``'s gradient otherwise; see
-    :func:`gradwise.hessian.hessian_operator`), a
-    :class:`~gradwise.hessian.HessianOperator`, or a function ``hvp(x, v) -> H v``.
+    :func:`gradwise.calculus.hessian.hessian_operator`), a
+    :class:`~gradwise.calculus.hessian.HessianOperator`, or a function ``hvp(x, v) -> H v``.
     The step starts at ``t = lr`` (1: the pure Newton step) and is shortened by Armijo
-    backtracking by default. See :class:`~gradwise.optim.line_search.DescentMethod` for
-    ``max_iter``, ``max_eval``, the tolerances and ``callback``.
+    backtracking by default. ``rules`` are ``max_iter``, ``max_eval``, the tolerances and
+    ``callback`` of :class:`~gradwise.optim.descent.DescentMethod`, whose loop it runs.
     """
 
     def __init__(
         self,
         lr=1,
-        max_iter=20,
-        max_eval=None,
-        tolerance_grad=1e-7,
-        tolerance_change=1e-9,
+        *,
         solver="auto",
         hessian=None,
         dense_max=1000,
         cg_max_iter=None,
         line_search_fn="backtracking",
-        callback=None,
+        **rules,
     ):
-        super().__init__(
-            lr, max_iter, max_eval, tolerance_grad, tolerance_change, line_search_fn, callback
-        )
+        super().__init__(positive("lr", lr), line_search_fn=line_search_fn, **rules)
         self.solver = choice("solver", solver, SOLVERS)
         if hessian is not None and not (isinstance(hessian, HessianOperator) or callable(hessian)):
             raise TypeError("hessian must be None, a HessianOperator or a function hvp(x, v)")
@@ -64,22 +62,46 @@ class Newton(DescentMethod):
         self.cg_max_iter = None if cg_max_iter is None else count("cg_max_iter", cg_max_iter)
         self._operator_for = (None, None)
 
+    def check_size(self, n_parameters, dtype=np.float64):
+        """``ValueError`` (one line naming the size) if the solver would build a dense
+        ``n x n`` Hessian over the memory budget; Newton-CG keeps no matrix."""
+        # Before f is known, hessian=None may turn out exact (softmax + L2): assume it is.
+        exact = self.hessian is None or getattr(self.hessian, "exact", False)
+        if self._solver(n_parameters, exact) == "cholesky":
+            check_dense_matrix(
+                "Newton with solver='cholesky'",
+                n_parameters,
+                np.float64,  # the factorisation is computed in float64 whatever x is
+                None,
+                "a quarter of this machine's memory",
+                "use solver='cg', or LBFGS",
+            )
+
+    def initial_step(self, grad):
+        return self.hyper("lr")
+
     def direction(self, f, x, loss, grad):
+        # A finite-difference Hessian evaluates f elsewhere, and f may write its argument
+        # into x (the model's own vector): put x back afterwards.
+        start = x.copy()
         op = self._operator(f, x)
         op.update(x, grad)
-        if self._solver(op) == "cholesky":
+        if self._solver(op.n, op.exact) == "cholesky":
+            self.check_size(op.n)
             d, tau = damped_newton_direction(op.dense(), grad)
             self.state["damping"] = tau
-            return d.astype(x.dtype, copy=False)
-        max_iter = self.cg_max_iter or min(op.n, 250)
-        d, used = newton_cg_direction(op.matvec, grad, max_iter)
-        self.state["cg_iterations"] = self.state.get("cg_iterations", 0) + used
+            d = d.astype(x.dtype, copy=False)
+        else:
+            max_iter = self.cg_max_iter or min(op.n, 250)
+            d, used = newton_cg_direction(op.matvec, grad, max_iter)
+            self.state["cg_iterations"] = self.state.get("cg_iterations", 0) + used
+        x[...] = start
         return d
 
-    def _solver(self, op):
+    def _solver(self, n, exact):
         if self.solver != "auto":
             return self.solver
-        return "cholesky" if op.exact and op.n <= self.dense_max else "cg"
+        return "cholesky" if exact and n <= self.dense_max else "cg"
 
     def _operator(self, f, x):
         if isinstance(self.hessian, HessianOperator):

@@ -53,9 +53,8 @@ class OptimizerSpec:
     def is_full_batch(self):
         if self.full_batch is not None:
             return self.full_batch
-        return bool(getattr(self.factory, "full_batch", False)) or bool(
-            getattr(getattr(self.factory, "func", None), "full_batch", False)
-        )
+        cls = getattr(self.factory, "func", self.factory)  # a functools.partial's class
+        return bool(getattr(cls, "full_batch", False))
 
     def build(self, **keywords):
         return self.factory(**keywords)
@@ -257,7 +256,6 @@ register(
     LBFGS,
     lr=1.0,
     options={"line_search_fn": "strong_wolfe"},
-    full_batch=True,
     color="#8C6D31",
     showcase=("compare",),  # dark ochre
     summary="limited-memory BFGS with a strong Wolfe line search (full batch)",
@@ -266,7 +264,6 @@ register(
     "bfgs",
     BFGS,
     lr=1.0,
-    full_batch=True,
     color="#7F7F7F",  # grey
     summary="BFGS with a dense inverse-Hessian (full batch; small models)",
 )
@@ -274,7 +271,6 @@ register(
     "newton",
     Newton,
     lr=1.0,
-    full_batch=True,
     color="#5A3D8C",  # dark violet
     summary="Newton's method (full batch; solver='cg' for large models)",
 )

@@ -132,6 +132,9 @@ def fit(
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
         raise TypeError(f"seed must be an integer, got {type(seed).__name__}")
     x, _ = flatten(model)
+    check_size = getattr(optimizer, "check_size", None)  # any object with step() will do
+    if check_size is not None:
+        check_size(x.size, x.dtype)  # a dense n x n matrix that would not fit, say
     n_classes = _output_width(model)
     X, y = _check_data("data", data, x.dtype, n_classes)
     val = None if val is None else _check_data("val", val, x.dtype, n_classes)
