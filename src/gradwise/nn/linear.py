@@ -57,5 +57,14 @@ class Linear(Module):
         self.grad_bias += grad_output.sum(axis=0)
         return grad_output @ self.weight.T if need_input_grad else None
 
+    def arguments(self):
+        # The sizes only: a saved layer's weights are its arrays, not its init and seed.
+        return {"in_features": self.in_features, "out_features": self.out_features}
+
+    @classmethod
+    def from_arguments(cls, arguments, dtype):
+        # Zero parameters: a model file then loads the stored arrays into them.
+        return cls(**arguments, init="zeros", dtype=dtype)
+
     def __repr__(self):
         return f"Linear({self.in_features}, {self.out_features}, init={self.init!r})"
