@@ -115,3 +115,19 @@ def test_bad_reduction_and_margin():
         SoftmaxCrossEntropy("avg")
     with pytest.raises(ValueError, match="margin"):
         MulticlassHinge(margin=-1)
+
+
+@pytest.mark.parametrize(
+    "loss, description",
+    [
+        (SoftmaxCrossEntropy(), {"type": "SoftmaxCrossEntropy", "reduction": "mean"}),
+        (
+            MulticlassHinge(margin=0.5, reduction="sum"),
+            {"type": "MulticlassHinge", "margin": 0.5, "reduction": "sum"},
+        ),
+    ],
+)
+def test_losses_describe_themselves_and_rebuild(loss, description):
+    assert loss.describe() == description
+    back = gw.nn.Criterion.rebuild(description)
+    assert type(back) is type(loss) and repr(back) == repr(loss)

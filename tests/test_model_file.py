@@ -1,7 +1,9 @@
 """Model files: round trips, and every way a file can be untrustworthy is refused."""
 
 import json
+import sys
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,8 +12,6 @@ import gradwise as gw
 from gradwise.errors import ModelFileError
 from gradwise.estimators.model_file import (
     MODEL_FORMAT,
-    build_model,
-    describe_model,
     fingerprint,
     load_model,
     pack_tree,
@@ -20,6 +20,7 @@ from gradwise.estimators.model_file import (
     unpack_tree,
     write_archive,
 )
+from gradwise.optim.sgd import SGD
 
 
 def mlp():
@@ -49,7 +50,7 @@ def test_round_trip_rebuilds_everything(tmp_path):
     path = saved(tmp_path)
     back = load_model(path)
     original = mlp()
-    assert describe_model(back.model) == describe_model(original)
+    assert back.model.describe() == original.describe()
     for (_, a, name), (_, b, _) in zip(
         back.model.named_parameters(), original.named_parameters(), strict=True
     ):
@@ -189,7 +190,259 @@ def test_architectures_rebuild_and_fingerprints_tell_data_apart():
         "type": "Sequential",
         "layers": [{"type": "Linear", "in_features": 4, "out_features": 2}, {"type": "Tanh"}],
     }
-    assert describe_model(build_model(spec)) == spec
+    assert gw.nn.Module.rebuild(spec).describe() == spec
     a = np.arange(6).reshape(2, 3)
     assert fingerprint(a) == fingerprint(a.copy()) != fingerprint(a.T)
     assert fingerprint(a) != fingerprint(a.astype(np.int32))
+
+
+# -- descriptions: each class saves and rebuilds itself -----------------------------------
+
+#: Written by the code before descriptions moved into the nn classes (commit 6d4654a):
+#: Sequential(Linear(3, 2, init="he", seed=1) with bias [0.25, -0.5], ReLU,
+#: Linear(2, 2, init="he", seed=2), Tanh, Sigmoid), MulticlassHinge(0.5, "sum"),
+#: ElasticNet(0.01, beta=0.25), classes ["no", "yes"], input_shape (3,).
+FORMAT1_MLP = Path(__file__).parent / "data" / "format1_mlp.npz"
+
+
+@pytest.fixture
+def scratch_registries(monkeypatch):
+    """Classes a test defines are registered in copies, forgotten after the test."""
+    for base in (gw.nn.Module, gw.nn.Criterion, gw.nn.Penalty):
+        monkeypatch.setattr(base, "registry", dict(base.registry))
+
+
+def test_a_file_written_before_descriptions_moved_into_the_classes_still_loads(tmp_path):
+    back = load_model(FORMAT1_MLP)
+    assert [type(m).__name__ for m in back.model.layers] == [
+        "Linear",
+        "ReLU",
+        "Linear",
+        "Tanh",
+        "Sigmoid",
+    ]
+    assert isinstance(back.loss, gw.nn.MulticlassHinge)
+    assert (back.loss.margin, back.loss.reduction) == (0.5, "sum")
+    assert isinstance(back.penalty, gw.nn.ElasticNet)
+    assert (back.penalty.lam, back.penalty.beta, back.penalty.include_bias) == (0.01, 0.25, False)
+    X = np.linspace(-1, 1, 12).reshape(4, 3).astype(np.float32)
+    expected = [[0.5, 0.5], [0.5, 0.5], [0.5321624279, 0.4149264693], [0.5638530254, 0.3495900332]]
+    np.testing.assert_allclose(back.model.forward(X), expected, rtol=1e-6)
+    # Saved again, it has the very same descriptions.
+    again = save_model(
+        tmp_path / "again.npz",
+        back.model,
+        classes=back.classes,
+        loss=back.loss,
+        penalty=back.penalty,
+    )
+    _, meta = read_archive(again, format=MODEL_FORMAT)
+    for key in ("architecture", "loss", "penalty", "dtype"):
+        assert meta[key] == back.metadata[key]
+
+
+def test_descriptions_keep_the_json_shape_of_earlier_files(tmp_path):
+    model = gw.nn.Linear(3, 2, dtype=np.float64)
+    gw.nn.flatten(model)
+    path = save_model(
+        tmp_path / "l.npz",
+        model,
+        classes=["a", "b"],
+        loss=gw.nn.SoftmaxCrossEntropy(),
+        penalty=gw.nn.L2(0.5, include_bias=True),
+    )
+    _, meta = read_archive(path, format=MODEL_FORMAT)
+    # What commit 6d4654a wrote for the same objects.
+    assert meta["architecture"] == {"type": "Linear", "in_features": 3, "out_features": 2}
+    assert meta["loss"] == {"type": "SoftmaxCrossEntropy", "reduction": "mean"}
+    assert meta["penalty"] == {"type": "L2", "lam": 0.5, "include_bias": True}
+    _, meta = read_archive(saved(tmp_path), format=MODEL_FORMAT)
+    linear = {"type": "Linear", "in_features": 12, "out_features": 5}
+    assert meta["architecture"] == {
+        "type": "Sequential",
+        "layers": [linear, {"type": "ReLU"}, {**linear, "in_features": 5, "out_features": 3}],
+    }
+    assert meta["loss"] == {"type": "MulticlassHinge", "margin": 2.0, "reduction": "mean"}
+    assert meta["penalty"] == {
+        "type": "ElasticNet",
+        "lam": 1e-3,
+        "beta": 0.5,
+        "include_bias": False,
+    }
+
+
+def test_a_new_loss_trains_saves_and_loads_with_no_code_beyond_its_class(
+    tmp_path, scratch_registries
+):
+    class ScaledCrossEntropy(gw.nn.Criterion):
+        """Cross-entropy times ``scale``: one keyword argument, kept under its own name."""
+
+        def __init__(self, scale=1.0):
+            super().__init__()
+            if isinstance(scale, bool) or not isinstance(scale, int | float) or not scale > 0:
+                raise ValueError(f"scale must be a number > 0, got {scale!r}")
+            self.scale = float(scale)
+            self._inner = gw.nn.SoftmaxCrossEntropy()
+
+        def forward(self, scores, labels):
+            return self.scale * self._inner.forward(scores, labels)
+
+        def backward(self):
+            return self.scale * self._inner.backward()
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 4)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    model = gw.nn.Linear(4, 2, seed=0)
+    history = gw.fit(model, ScaledCrossEntropy(scale=2.5), (X, y), SGD(lr=0.1), epochs=5)
+    assert history.loss[-1] < history.loss[0]
+
+    path = save_model(tmp_path / "m.npz", model, classes=["-", "+"], loss=ScaledCrossEntropy(2.5))
+    back = load_model(path)
+    assert type(back.loss) is ScaledCrossEntropy and back.loss.scale == 2.5
+    assert back.metadata["loss"] == {"type": "ScaledCrossEntropy", "scale": 2.5}
+    scores = model.forward(X)
+    assert back.loss.forward(scores, y) == ScaledCrossEntropy(2.5).forward(scores, y)
+    # Its own constructor check guards its arguments in a file.
+    rewrite(path, lambda a, m: m["loss"].update(scale=-1))
+    with pytest.raises(ModelFileError, match=r"m\.npz: bad ScaledCrossEntropy loss .*scale"):
+        load_model(path)
+
+
+def test_a_new_penalty_trains_saves_and_loads_with_no_code_beyond_its_class(
+    tmp_path, scratch_registries
+):
+    class Power(gw.nn.Penalty):
+        """``lam * sum |w|^power``: one keyword argument besides the base's."""
+
+        def __init__(self, lam, power=4):
+            super().__init__(lam)
+            if isinstance(power, bool) or not isinstance(power, int) or power < 2:
+                raise ValueError(f"power must be an integer >= 2, got {power!r}")
+            self.power = power
+
+        def value(self, w):
+            return self.lam * (np.abs(w) ** self.power).sum()
+
+        def add_gradient(self, w, grad):
+            grad += self.lam * self.power * np.abs(w) ** (self.power - 1) * np.sign(w)
+
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((40, 3))
+    y = (X[:, 1] > 0).astype(np.int64)
+    model = gw.nn.Linear(3, 2, seed=0, dtype=np.float64)
+    loss = gw.nn.SoftmaxCrossEntropy()
+    gw.fit(model, loss, (X, y), SGD(lr=0.1), penalty=Power(1e-3, power=3), epochs=3)
+
+    path = save_model(tmp_path / "m.npz", model, classes=["-", "+"], penalty=Power(1e-3, power=3))
+    back = load_model(path)
+    assert type(back.penalty) is Power and (back.penalty.lam, back.penalty.power) == (1e-3, 3)
+    assert back.metadata["penalty"] == {"type": "Power", "lam": 1e-3, "power": 3}
+    assert back.penalty.forward(back.model) == Power(1e-3, power=3).forward(model)
+    rewrite(path, lambda a, m: m["penalty"].update(power=1))
+    with pytest.raises(ModelFileError, match="power must be an integer >= 2"):
+        load_model(path)
+
+
+@pytest.mark.parametrize(
+    "entry, description, message",
+    [
+        # Only registered classes of the kind the entry holds are built.
+        ("architecture", {"type": "L2", "lam": 1.0}, "unknown layer type 'L2'"),
+        ("architecture", {"type": "Module"}, "unknown layer type 'Module'"),
+        ("loss", {"type": "Linear", "in_features": 2, "out_features": 2}, "unknown loss"),
+        ("penalty", {"type": "Penalty", "lam": 1.0}, "unknown penalty type 'Penalty'"),
+        ("loss", {"margin": 1.0}, "must be an object with a 'type'"),
+        ("loss", "MulticlassHinge", "must be an object with a 'type'"),
+        ("architecture", [{"type": "ReLU"}], "must be an object with a 'type'"),
+        # Arguments are JSON scalars and lists, checked by the class's own constructor.
+        ("loss", {"type": "MulticlassHinge", "margin": {"x": 1}}, "'margin' must be a number"),
+        ("loss", {"type": "MulticlassHinge", "margin": -1.0}, "margin must be >= 0"),
+        ("loss", {"type": "MulticlassHinge", "margin": float("nan")}, "margin must be finite"),
+        ("loss", {"type": "SoftmaxCrossEntropy", "reduction": "max"}, "reduction must be"),
+        ("loss", {"type": "SoftmaxCrossEntropy", "temperature": 2}, "temperature"),
+        ("penalty", {"type": "L2"}, "lam"),
+        ("penalty", {"type": "L2", "lam": 1.0, "include_bias": "yes"}, "include_bias"),
+        ("penalty", {"type": "ElasticNet", "lam": 1.0, "beta": True}, "beta"),
+        ("architecture", {"type": "Linear", "in_features": 0, "out_features": 2}, "in_features"),
+        ("architecture", {"type": "Linear", "in_features": 3, "out_features": 2.0}, "out_feat"),
+        ("architecture", {"type": "Linear", "in_features": True, "out_features": 2}, "positive"),
+        ("architecture", {"type": "Linear", "in_features": 3}, "out_features"),
+        (
+            "architecture",
+            {"type": "Linear", "in_features": 3, "out_features": 2, "init": "he"},
+            "init",
+        ),
+        ("architecture", {"type": "ReLU", "inplace": True}, "inplace"),
+        ("architecture", {"type": "Sequential", "layers": []}, "non-empty 'layers' list"),
+        ("architecture", {"type": "Sequential"}, "non-empty 'layers' list"),
+        ("architecture", {"type": "Sequential", "layers": ["ReLU"]}, "'type', got 'ReLU'"),
+        ("architecture", {"type": "Sequential", "layers": [{"type": "Dropout"}]}, "Dropout"),
+    ],
+)
+def test_an_untrusted_description_is_refused_in_one_line_naming_the_file(
+    tmp_path, entry, description, message
+):
+    path = saved(tmp_path)
+    rewrite(path, lambda a, m: m.update({entry: description}))
+    with pytest.raises(ModelFileError, match=message) as caught:
+        load_model(path)
+    text = str(caught.value)
+    assert text.startswith(f"{path}: ") and "\n" not in text
+
+
+def test_sizes_too_large_to_allocate_are_a_model_file_error():
+    with pytest.raises(ModelFileError, match="bad Linear layer arguments"):
+        gw.nn.Module.rebuild({"type": "Linear", "in_features": 2**40, "out_features": 2**40})
+
+
+def test_descriptions_nested_past_the_recursion_limit_are_a_model_file_error():
+    description = {"type": "ReLU"}
+    for _ in range(sys.getrecursionlimit()):
+        description = {"type": "Sequential", "layers": [description]}
+    with pytest.raises(ModelFileError, match="nest too deeply"):
+        gw.nn.Module.rebuild(description)
+
+
+def test_only_registered_classes_with_json_arguments_are_saved(tmp_path, scratch_registries):
+    model = mlp()
+    with pytest.raises(TypeError, match="not a registered loss"):
+        save_model(tmp_path / "m.npz", model, classes="abc", loss=gw.nn.Criterion())
+
+    class Renamed(gw.nn.Criterion):
+        def __init__(self, weight=1.0):
+            super().__init__()
+            self.w = weight
+
+    with pytest.raises(TypeError, match="'weight' is not kept as self.weight"):
+        save_model(tmp_path / "m.npz", model, classes="abc", loss=Renamed())
+
+    class Weighted(gw.nn.Criterion):
+        def __init__(self, weights=None):
+            super().__init__()
+            self.weights = weights
+
+    with pytest.raises(TypeError, match=r"'weights' \(ndarray\) is not a JSON"):
+        Weighted(np.ones(3)).describe()
+    assert Weighted([1.0, 2.0]).describe() == {"type": "Weighted", "weights": [1.0, 2.0]}
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_two_classes_of_one_kind_cannot_share_a_name(scratch_registries):
+    with pytest.raises(TypeError, match="a loss class named 'MulticlassHinge' exists already"):
+
+        class MulticlassHinge(gw.nn.Criterion):
+            pass
+
+    # The built-in one is still what a file naming it gets; other kinds are apart.
+    assert gw.nn.Criterion.registry["MulticlassHinge"] is gw.nn.MulticlassHinge
+
+    class L2(gw.nn.Module):  # a layer may share a penalty's name
+        pass
+
+    assert gw.nn.Penalty.rebuild({"type": "L2", "lam": 1.0}).__class__ is gw.nn.L2
+    assert type(gw.nn.Module.rebuild({"type": "L2"})) is L2
+
+
+def test_classes_a_test_defines_are_forgotten_after_it():
+    assert "L2" not in gw.nn.Module.registry and "Power" not in gw.nn.Penalty.registry

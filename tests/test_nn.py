@@ -142,3 +142,28 @@ def test_sigmoid_does_not_overflow():
     with np.errstate(over="raise", invalid="raise"):
         out = Sigmoid().forward(np.array([[-1000.0, 0.0, 1000.0]]))
     np.testing.assert_allclose(out, [[0.0, 0.5, 1.0]])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_modules_describe_themselves_and_rebuild_with_zero_parameters(dtype):
+    model = mlp()
+    description = model.describe()
+    assert description["type"] == "Sequential" and description["layers"][1] == {"type": "Tanh"}
+    assert description["layers"][2] == {
+        "type": "Sequential",
+        "layers": [{"type": "Linear", "in_features": 8, "out_features": 6}, {"type": "ReLU"}],
+    }
+    back = gw.nn.Module.rebuild(description, dtype)
+    assert back.describe() == description and repr(back).count("Linear") == 3
+    for _, module, name in back.named_parameters():
+        value = getattr(module, name)
+        assert value.dtype == dtype and not value.any()
+
+
+def test_a_kind_rebuilds_only_its_own_subclasses():
+    with pytest.raises(gw.ModelFileError, match="unknown layer type 'ReLU'"):
+        Linear.rebuild({"type": "ReLU"})
+    with pytest.raises(gw.ModelFileError, match="unknown layer type 'Sigmoid'"):
+        Sequential.rebuild({"type": "Sigmoid"})
+    assert type(Linear.rebuild({"type": "Linear", "in_features": 2, "out_features": 1})) is Linear
+    assert set(gw.nn.Module.registry) >= {"Linear", "ReLU", "Sequential", "Sigmoid", "Tanh"}

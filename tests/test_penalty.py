@@ -88,3 +88,25 @@ def test_penalties_pass_gradient_check_through_objective(n_in, n_out, lam, beta,
 def test_negative_strength_is_refused(make):
     with pytest.raises(ValueError, match=">= 0"):
         make()
+
+
+@pytest.mark.parametrize(
+    "penalty, description",
+    [
+        (L2(0.5), {"type": "L2", "lam": 0.5, "include_bias": False}),
+        (L1(0.25, include_bias=True), {"type": "L1", "lam": 0.25, "include_bias": True}),
+        (
+            ElasticNet(1e-3, beta=0.5),
+            {"type": "ElasticNet", "lam": 1e-3, "beta": 0.5, "include_bias": False},
+        ),
+    ],
+)
+def test_penalties_describe_themselves_and_rebuild(penalty, description):
+    assert penalty.describe() == description
+    back = gw.nn.Penalty.rebuild(description)
+    assert type(back) is type(penalty) and back.describe() == description
+
+
+def test_include_bias_must_be_a_bool():
+    with pytest.raises(TypeError, match="include_bias must be True or False"):
+        L2(1.0, include_bias="yes")

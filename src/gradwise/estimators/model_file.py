@@ -12,6 +12,12 @@ A model file is an uncompressed NumPy ``.npz`` (a zip of ``.npy`` arrays) holdin
   parameters, when an estimator saved it) and ``arrays``: the shape, dtype and SHA-256 of
   every array, so a file that was truncated, edited or mixed up is refused.
 
+``architecture``, ``loss`` and ``penalty`` are what the objects' own ``describe()`` gives
+(``{"type": "Linear", "in_features": 3072, "out_features": 10}``) and are rebuilt by
+``nn.Module.rebuild``, ``nn.Criterion.rebuild`` and ``nn.Penalty.rebuild``, which build
+registered classes only (:mod:`gradwise.nn.description`). So this module holds no table
+of types, and a new layer, loss or penalty saves and loads without changing it.
+
 Files are written to a temporary name in the destination folder and renamed, so a crash
 never leaves half a file under the real name. The container (:mod:`gradwise.storage.archive`)
 is the same for checkpoints (``format="gradwise-checkpoint"``).
@@ -28,50 +34,8 @@ from ..storage.archive import pack_tree, read_archive, unpack_tree, write_archiv
 
 MODEL_FORMAT = "gradwise-model"
 
-ACTIVATIONS = {"ReLU": nn.ReLU, "Tanh": nn.Tanh, "Sigmoid": nn.Sigmoid}
-LOSSES = {"SoftmaxCrossEntropy": nn.SoftmaxCrossEntropy, "MulticlassHinge": nn.MulticlassHinge}
-PENALTIES = {"L2": nn.L2, "L1": nn.L1, "ElasticNet": nn.ElasticNet}
-
 
 # -- architecture -----------------------------------------------------------------------
-
-
-def describe_model(model):
-    """The module tree of ``model`` as JSON: what :func:`build_model` rebuilds."""
-    if isinstance(model, nn.Sequential):
-        return {"type": "Sequential", "layers": [describe_model(m) for m in model.layers]}
-    if isinstance(model, nn.Linear):
-        return {
-            "type": "Linear",
-            "in_features": model.in_features,
-            "out_features": model.out_features,
-        }
-    name = type(model).__name__
-    if name in ACTIVATIONS and type(model) is ACTIVATIONS[name]:
-        return {"type": name}
-    raise TypeError(
-        f"cannot save a {name} module: model files hold Linear, activations, Sequential"
-    )
-
-
-def build_model(spec, dtype=np.float32):
-    """A fresh module tree (zero parameters) from :func:`describe_model`'s description."""
-    if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
-        raise ModelFileError(f"architecture entry must be an object with a 'type', got {spec!r}")
-    kind = spec["type"]
-    if kind == "Sequential":
-        layers = spec.get("layers")
-        if not isinstance(layers, list) or not layers:
-            raise ModelFileError("a Sequential architecture needs a non-empty 'layers' list")
-        return nn.Sequential(*[build_model(s, dtype) for s in layers])
-    if kind == "Linear":
-        sizes = [spec.get("in_features"), spec.get("out_features")]
-        if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in sizes):
-            raise ModelFileError(f"a Linear layer needs positive integer sizes, got {sizes}")
-        return nn.Linear(sizes[0], sizes[1], init="zeros", dtype=dtype)
-    if kind in ACTIVATIONS:
-        return ACTIVATIONS[kind]()
-    raise ModelFileError(f"unknown layer type {kind!r} in the model's architecture")
 
 
 def input_width(model):
@@ -91,49 +55,6 @@ def output_width(model):
     if width is None:
         raise ValueError(f"{type(model).__name__} has no Linear layer")
     return width
-
-
-def describe_loss(loss):
-    if type(loss) is nn.SoftmaxCrossEntropy:
-        return {"type": "SoftmaxCrossEntropy", "reduction": loss.reduction}
-    if type(loss) is nn.MulticlassHinge:
-        return {"type": "MulticlassHinge", "margin": loss.margin, "reduction": loss.reduction}
-    raise TypeError(f"cannot save a {type(loss).__name__} loss")
-
-
-def build_loss(spec):
-    return _from_spec(LOSSES, spec or {}, "loss")
-
-
-def describe_penalty(penalty):
-    if penalty is None:
-        return None
-    spec = {
-        "type": type(penalty).__name__,
-        "lam": penalty.lam,
-        "include_bias": penalty.include_bias,
-    }
-    if isinstance(penalty, nn.ElasticNet):
-        spec["beta"] = penalty.beta
-    if spec["type"] not in PENALTIES:
-        raise TypeError(f"cannot save a {spec['type']} penalty")
-    return spec
-
-
-def build_penalty(spec):
-    return None if spec is None else _from_spec(PENALTIES, spec, "penalty")
-
-
-def _from_spec(kinds, spec, what):
-    """``kinds[spec["type"]](**other keys)``; anything else is a :class:`ModelFileError`."""
-    spec = dict(spec)
-    kind = spec.pop("type", None)
-    if kind not in kinds:
-        raise ModelFileError(f"unknown {what} {kind!r} in the model file")
-    try:
-        return kinds[kind](**spec)
-    except (TypeError, ValueError) as err:
-        raise ModelFileError(f"bad {what} settings {spec} ({err})") from None
 
 
 # -- model files ------------------------------------------------------------------------
@@ -184,10 +105,10 @@ def save_model(
     for name, module, attr in model.named_parameters():
         arrays[f"param/{name}"] = getattr(module, attr)
     metadata = {
-        "architecture": describe_model(model),
+        "architecture": model.describe(),
         "dtype": str(next(iter(arrays.values())).dtype),
-        "loss": None if loss is None else describe_loss(loss),
-        "penalty": describe_penalty(penalty),
+        "loss": None if loss is None else loss.describe(),
+        "penalty": None if penalty is None else penalty.describe(),
         "classes": classes,
         "input_shape": None if input_shape is None else [int(s) for s in input_shape],
         "preprocessing": None
@@ -210,10 +131,11 @@ def load_model(path):
 
 
 def _rebuild(arrays, meta):
-    dtype = np.dtype(meta.get("dtype", "float32"))
-    if dtype not in (np.float32, np.float64):
-        raise ModelFileError(f"parameters must be float32 or float64, the file says {dtype}")
-    model = build_model(meta.get("architecture"), dtype)
+    dtype = meta.get("dtype", "float32")
+    if dtype not in ("float32", "float64"):
+        raise ModelFileError(f"parameters must be float32 or float64, the file says {dtype!r}")
+    dtype = np.dtype(dtype)
+    model = nn.Module.rebuild(meta.get("architecture"), dtype)
     expected = set()
     for name, module, attr in model.named_parameters():
         key = f"param/{name}"
@@ -255,8 +177,8 @@ def _rebuild(arrays, meta):
     return ModelFile(
         model=model,
         classes=classes,
-        loss=None if meta.get("loss") is None else build_loss(meta["loss"]),
-        penalty=build_penalty(meta.get("penalty")),
+        loss=None if meta.get("loss") is None else nn.Criterion.rebuild(meta["loss"]),
+        penalty=None if meta.get("penalty") is None else nn.Penalty.rebuild(meta["penalty"]),
         input_shape=input_shape,
         preprocessing=preprocessing,
         training=meta.get("training") or {},

@@ -1,10 +1,15 @@
-"""Modules, losses and penalties with torch7's ``forward`` / ``backward`` contract."""
+"""Modules, losses and penalties with torch7's ``forward`` / ``backward`` contract.
+
+Each describes itself as JSON and is rebuilt from that (``describe``, ``rebuild``; see
+:mod:`gradwise.nn.description`): model files store these descriptions.
+"""
 
 from .activation import ReLU, Sigmoid, Tanh
+from .description import Describable
 from .flat import flatten, parameter_blocks
 from .functional import check_labels, softmax
 from .linear import Linear
-from .loss import LOSSES, MulticlassHinge, SoftmaxCrossEntropy, loss_named, register_loss
+from .loss import LOSSES, Criterion, MulticlassHinge, SoftmaxCrossEntropy, loss_named, register_loss
 from .module import Module
 from .penalty import L1, L2, PENALTIES, ElasticNet, Penalty
 from .sequential import Sequential
@@ -16,6 +21,8 @@ __all__ = [
     "loss_named",
     "register_loss",
     "softmax",
+    "Criterion",
+    "Describable",
     "ElasticNet",
     "L1",
     "L2",

@@ -8,21 +8,24 @@ from .module import Module
 INITS = ("gaussian", "xavier", "he", "zeros")
 
 
-def init_weight(in_features, out_features, init, rng):
-    """A fresh (in, out) weight matrix.
+def init_weight(in_features, out_features, init, rng, dtype=np.float64):
+    """A fresh (in, out) weight matrix of ``dtype``.
 
     - ``gaussian``: N(0, 1e-3^2), the course's "small random numbers";
     - ``xavier``: N(0, 2 / (in + out)) (Glorot & Bengio, 2010);
     - ``he``: N(0, 2 / in) (He et al., 2015), for ReLU layers;
     - ``zeros``: all zero (fine for a convex linear model, useless for a hidden layer).
     """
+    if init == "zeros":
+        # Not 0 * random numbers: a model file's sizes are untrusted, and np.zeros only
+        # reserves memory, which loading fills once the stored arrays are found to fit.
+        return np.zeros((in_features, out_features), dtype)
     std = {
         "gaussian": 1e-3,
         "xavier": np.sqrt(2.0 / (in_features + out_features)),
         "he": np.sqrt(2.0 / in_features),
-        "zeros": 0.0,
     }[init]
-    return std * rng.standard_normal((in_features, out_features))
+    return (std * rng.standard_normal((in_features, out_features))).astype(dtype)
 
 
 class Linear(Module):
@@ -39,9 +42,10 @@ class Linear(Module):
         self.out_features = count("out_features", out_features)
         self.init = choice("init", init, INITS)
         rng = np.random.default_rng(seed)
-        self.weight = init_weight(self.in_features, self.out_features, init, rng).astype(dtype)
+        self.weight = init_weight(self.in_features, self.out_features, init, rng, dtype)
         self.bias = np.zeros(self.out_features, dtype=dtype)
-        self.grad_weight = np.zeros_like(self.weight)
+        # np.zeros, not zeros_like (which writes every zero): see init_weight.
+        self.grad_weight = np.zeros(self.weight.shape, self.weight.dtype)
         self.grad_bias = np.zeros_like(self.bias)
         self._input = None
 
@@ -56,6 +60,15 @@ class Linear(Module):
         self.grad_weight += self._input.T @ grad_output
         self.grad_bias += grad_output.sum(axis=0)
         return grad_output @ self.weight.T if need_input_grad else None
+
+    def arguments(self):
+        # The sizes only: a saved layer's weights are its arrays, not its init and seed.
+        return {"in_features": self.in_features, "out_features": self.out_features}
+
+    @classmethod
+    def from_arguments(cls, arguments, dtype):
+        # Zero parameters: a model file then loads the stored arrays into them.
+        return cls(**arguments, init="zeros", dtype=dtype)
 
     def __repr__(self):
         return f"Linear({self.in_features}, {self.out_features}, init={self.init!r})"

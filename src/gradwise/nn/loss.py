@@ -7,12 +7,17 @@ over the N rows (PyTorch's default), ``"sum"`` adds them (the lecture's ``L = su
 import numpy as np
 
 from .._validate import choice, non_negative
+from .description import Describable
 from .functional import check_labels
 
 REDUCTIONS = ("mean", "sum")
 
 
-class Criterion:
+class Criterion(Describable, kind="loss"):
+    """Base class of losses. Every subclass is registered for model files: one whose
+    constructor keeps its arguments under their own names saves and loads as it is
+    (:mod:`gradwise.nn.description`)."""
+
     def __init__(self, reduction="mean"):
         self.reduction = choice("reduction", reduction, REDUCTIONS)
 

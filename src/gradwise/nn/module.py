@@ -7,10 +7,13 @@ batches), exactly as torch7's ``Module:backward`` (updateGradInput + accGradPara
 
 import numpy as np
 
+from .description import Describable
 
-class Module:
+
+class Module(Describable, kind="layer"):
     """Base class. A module with parameters lists their names in ``param_names``; each
-    parameter ``name`` has a gradient array ``grad_<name>`` of the same shape."""
+    parameter ``name`` has a gradient array ``grad_<name>`` of the same shape. Every
+    subclass is registered for model files (:mod:`gradwise.nn.description`)."""
 
     param_names = ()
 

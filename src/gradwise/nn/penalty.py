@@ -15,13 +15,16 @@ from functools import partial
 
 import numpy as np
 
-from .._validate import non_negative
+from .._validate import flag, non_negative
+from .description import Describable
 
 
-class Penalty:
+class Penalty(Describable, kind="penalty"):
+    """Base class of penalties; every subclass is registered for model files, as losses."""
+
     def __init__(self, lam, include_bias=False):
         self.lam = float(non_negative("penalty strength lam", lam))
-        self.include_bias = include_bias
+        self.include_bias = flag("include_bias", include_bias)
         self._scratch = {}  # (shape, dtype) -> a buffer for the gradient term
 
     def _pairs(self, model):

@@ -24,6 +24,16 @@ class Sequential(Module):
             grad_output = self.layers[i].backward(grad_output, need_input_grad or i > 0)
         return grad_output
 
+    def arguments(self):
+        return {"layers": [m.describe() for m in self.layers]}
+
+    @classmethod
+    def from_arguments(cls, arguments, dtype):
+        layers = arguments.get("layers")
+        if set(arguments) != {"layers"} or not isinstance(layers, list) or not layers:
+            raise ValueError("a Sequential needs a non-empty 'layers' list and nothing else")
+        return cls(*[Module.rebuild(layer, dtype) for layer in layers])
+
     def __getitem__(self, i):
         return self.layers[i]
 
