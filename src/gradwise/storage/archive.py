@@ -104,6 +104,8 @@ def _parse_metadata(path, raw, what):
         raise ModelFileError(
             f"{path}: the metadata of this {what} is not valid JSON ({err})"
         ) from None
+    except RecursionError:
+        raise ModelFileError(f"{path}: the metadata of this {what} is nested too deeply") from None
     if not isinstance(metadata, dict):
         raise ModelFileError(f"{path}: the metadata of this {what} is not a JSON object")
     return metadata
