@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from .. import __version__
+from .._version import __version__
 from ..errors import DataError
 from .cache import file_digest
 

@@ -146,131 +146,35 @@ def _key(name):
 # methods, whose line searches scale their steps. Colours: Okabe-Ito's colour-blind-safe
 # palette, and three distinct dark tones beyond it. Surface learning rates: chosen so the
 # classic behaviours show in a few hundred steps (docs/pictures.md).
+_SURFACES = ("long-valley", "saddle", "beale", "rosenbrock", "himmelblau")
 _FIRST = ("race", "compare")
-register(
-    "sgd",
-    SGD,
-    lr=0.1,
-    color="#D55E00",  # vermillion
-    showcase=_FIRST,
-    summary="plain (stochastic) gradient descent",
-    surface_lrs={
-        "long-valley": 0.03,
-        "saddle": 0.01,
-        "beale": 0.01,
-        "rosenbrock": 1e-3,
-        "himmelblau": 0.01,
-    },
-)
-register(
-    "momentum",
-    partial(SGD, momentum=0.9),
-    lr=0.02,
-    color="#009E73",  # bluish green
-    showcase=_FIRST,
-    summary="SGD with momentum 0.9 (the lecture's first choice)",
-    surface_lrs={
-        "long-valley": 0.01,
-        "saddle": 0.01,
-        "beale": 0.003,
-        "rosenbrock": 1e-3,
-        "himmelblau": 0.003,
-    },
-)
-register(
-    "nesterov",
-    partial(SGD, momentum=0.9, nesterov=True),
-    lr=0.02,
-    color="#CC79A7",
-    showcase=_FIRST,
-    summary="SGD with Nesterov momentum 0.9",  # purple
-    surface_lrs={
-        "long-valley": 0.01,
-        "saddle": 0.01,
-        "beale": 0.003,
-        "rosenbrock": 1e-3,
-        "himmelblau": 0.003,
-    },
-)
-register(
-    "adagrad",
-    Adagrad,
-    lr=0.01,
-    color="#0072B2",
-    showcase=_FIRST,  # blue
-    summary="AdaGrad",
-    surface_lrs={
-        "long-valley": 0.3,
-        "saddle": 0.05,
-        "beale": 0.1,
-        "rosenbrock": 0.5,
-        "himmelblau": 1.0,
-    },
-)
-register(
-    "rmsprop",
-    RMSprop,
-    lr=1e-3,
-    color="#000000",
-    showcase=_FIRST,  # black
-    summary="RMSProp",
-    surface_lrs={
-        "long-valley": 0.05,
-        "saddle": 0.01,
-        "beale": 0.03,
-        "rosenbrock": 3e-3,
-        "himmelblau": 0.05,
-    },
-)
-register(
-    "adam",
-    Adam,
-    lr=1e-3,
-    color="#E69F00",
-    showcase=_FIRST,
-    summary="Adam",  # orange
-    surface_lrs={
-        "long-valley": 0.1,
-        "saddle": 0.02,
-        "beale": 0.1,
-        "rosenbrock": 0.1,
-        "himmelblau": 0.1,
-    },
-)
-register(
-    "adamw",
-    AdamW,
-    lr=1e-3,
-    color="#56B4E9",  # sky blue
-    summary="Adam with decoupled weight decay",
-    surface_lrs={
-        "long-valley": 0.1,
-        "saddle": 0.02,
-        "beale": 0.1,
-        "rosenbrock": 0.1,
-        "himmelblau": 0.1,
-    },
-)
-register(
-    "lbfgs",
-    LBFGS,
-    lr=1.0,
-    options={"line_search_fn": "strong_wolfe"},
-    color="#8C6D31",
-    showcase=("compare",),  # dark ochre
-    summary="limited-memory BFGS with a strong Wolfe line search (full batch)",
-)
-register(
-    "bfgs",
-    BFGS,
-    lr=1.0,
-    color="#7F7F7F",  # grey
-    summary="BFGS with a dense inverse-Hessian (full batch; small models)",
-)
-register(
-    "newton",
-    Newton,
-    lr=1.0,
-    color="#5A3D8C",  # dark violet
-    summary="Newton's method (full batch; solver='cg' for large models)",
-)
+_BUILT_IN = [
+    # name, factory, training lr, colour, showcase, summary, lr on each of _SURFACES
+    ("sgd", SGD, 0.1, "#D55E00", _FIRST,  # vermillion
+     "plain (stochastic) gradient descent", (0.03, 0.01, 0.01, 1e-3, 0.01)),
+    ("momentum", partial(SGD, momentum=0.9), 0.02, "#009E73", _FIRST,  # bluish green
+     "SGD with momentum 0.9 (the lecture's first choice)", (0.01, 0.01, 0.003, 1e-3, 0.003)),
+    ("nesterov", partial(SGD, momentum=0.9, nesterov=True), 0.02, "#CC79A7", _FIRST,  # purple
+     "SGD with Nesterov momentum 0.9", (0.01, 0.01, 0.003, 1e-3, 0.003)),
+    ("adagrad", Adagrad, 0.01, "#0072B2", _FIRST,  # blue
+     "AdaGrad", (0.3, 0.05, 0.1, 0.5, 1.0)),
+    ("rmsprop", RMSprop, 1e-3, "#000000", _FIRST,  # black
+     "RMSProp", (0.05, 0.01, 0.03, 3e-3, 0.05)),
+    ("adam", Adam, 1e-3, "#E69F00", _FIRST,  # orange
+     "Adam", (0.1, 0.02, 0.1, 0.1, 0.1)),
+    ("adamw", AdamW, 1e-3, "#56B4E9", (),  # sky blue
+     "Adam with decoupled weight decay", (0.1, 0.02, 0.1, 0.1, 0.1)),
+    ("lbfgs", LBFGS, 1.0, "#8C6D31", ("compare",),  # dark ochre
+     "limited-memory BFGS with a strong Wolfe line search (full batch)", ()),
+    ("bfgs", BFGS, 1.0, "#7F7F7F", (),  # grey
+     "BFGS with a dense inverse-Hessian (full batch; small models)", ()),
+    ("newton", Newton, 1.0, "#5A3D8C", (),  # dark violet
+     "Newton's method (full batch; solver='cg' for large models)", ()),
+]  # fmt: skip
+#: Default options when the classifiers and the command line train (``get`` keeps PyTorch's
+#: defaults: ``torch.optim.LBFGS`` has no line search unless asked).
+_OPTIONS = {"lbfgs": {"line_search_fn": "strong_wolfe"}}
+for _name, _factory, _lr, _color, _showcase, _summary, _lrs in _BUILT_IN:
+    register(_name, _factory, lr=_lr, options=_OPTIONS.get(_name), color=_color,
+             showcase=_showcase, summary=_summary,
+             surface_lrs=dict(zip(_SURFACES, _lrs, strict=False)))  # fmt: skip
