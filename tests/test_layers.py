@@ -3,6 +3,8 @@
 layer above it and no two packages import each other."""
 
 import ast
+import importlib
+import pkgutil
 from pathlib import Path
 
 import gradwise
@@ -56,3 +58,20 @@ def test_every_import_goes_down_a_layer():
         if LAYERS[imported] and LAYERS[imported] >= LAYERS[importer]
     ]
     assert not upward, "\n".join(upward)
+
+
+def test_no_public_name_hides_a_module():
+    """``import gradwise.a.b as m`` gives the module ``b``: no package exports a name ``b``
+    that is something else (an implementation module that would be hidden is private)."""
+    hidden = []
+
+    def walk(package):
+        for info in pkgutil.iter_modules(package.__path__):
+            module = importlib.import_module(f"{package.__name__}.{info.name}")
+            if getattr(package, info.name, module) is not module:
+                hidden.append(module.__name__)
+            if info.ispkg:
+                walk(module)
+
+    walk(gradwise)
+    assert not hidden

@@ -33,7 +33,7 @@ _LAZY = {
     "objective": ("gradwise.calculus.objective", "objective"),
     "gradient_check": ("gradwise.calculus.gradcheck", "gradient_check"),
     "check_module": ("gradwise.calculus.gradcheck", "check_module"),
-    "minimize": ("gradwise.optim.minimize", "minimize"),
+    "minimize": ("gradwise.optim", "minimize"),
     "fit": ("gradwise.training.loop", "fit"),
     "History": ("gradwise.training.history", "History"),
 }

@@ -13,7 +13,7 @@ from .base import Optimizer
 from .bfgs import BFGS
 from .lbfgs import LBFGS
 from .line_search import LineSearchResult, backtracking, strong_wolfe
-from .minimize import MinimizeResult, minimize
+from ._minimize import MinimizeResult, minimize
 from .newton import Newton
 from .registry import OptimizerSpec, get, make, names, register, spec, unregister
 from .rmsprop import RMSprop
