@@ -45,6 +45,12 @@ FLAG_PARAMS = {
 #: the training rows to print validation accuracy (the library, like scikit-learn, holds out
 #: nothing unless asked). ``--val-fraction 0`` trains on every row.
 COMMAND_DEFAULTS = {"val_fraction": 0.1}
+#: Help in the command line's own words where it spells a value differently.
+FLAG_HELP = {
+    "lr": "learning rate (default: the optimizer's own; `gradwise train --optimizer NAME` "
+    "prints it)",
+    "batch_size": "rows per step, or 'full' for full batch",
+}
 #: How each flag's text is read (a flag not listed is kept as text).
 FLAG_TYPES = {"lr": float, "reg": float, "epochs": int, "val_fraction": float,
               "early_stopping": int, "seed": int}  # fmt: skip
@@ -107,22 +113,23 @@ def add_training_arguments(p, *, optimizer=True):
     p.add_argument("--data", help=f"dataset name or path (default {d['data']})")
     p.add_argument("--model", help=f"{', '.join(MODELS)} (default {d['model']})")
     p.add_argument(
-        "--hidden", type=int, nargs="+", metavar="UNITS", help="hidden layer sizes for mlp (100)"
+        "--hidden",
+        type=int,
+        nargs="+",
+        metavar="UNITS",
+        help=f"hidden layer sizes for mlp (default {' '.join(map(str, d['hidden']))})",
     )
     p.add_argument("--loss", help=f"{', '.join(nn.LOSSES)} (default {d['loss']})")
     for flag, param in FLAG_PARAMS.items():
         if flag in ("optimizer", "lr") and not optimizer:
             continue
-        text = CLASSIFIER_PARAMS[param].help
-        if flag == "optimizer":
-            text = help_text()
-        if flag == "batch_size":
-            text += ", or 'full'"
-        default = "the optimizer's" if d[flag] is None and flag == "lr" else d[flag]
+        text = help_text() if flag == "optimizer" else CLASSIFIER_PARAMS[param].help
+        text = FLAG_HELP.get(flag, text)
+        default = "none" if d[flag] is None else d[flag]
         p.add_argument(
             "--" + flag.replace("_", "-"),
             type=FLAG_TYPES.get(flag),
-            help=f"{text} (default {default})",
+            help=text if flag == "lr" else f"{text} (default {default})",
         )
 
 

@@ -81,7 +81,7 @@ def options_dict(name, value):
 CLASSIFIER_PARAMS = {
     "reg": Param(2.5e-4, non_negative, "L2 strength lam in lam*sum W^2"),
     "optimizer": Param("momentum", optimizer_name, "optimizer name"),
-    "lr": Param(None, optional(positive), "learning rate (default: the optimizer's)"),
+    "lr": Param(None, optional(positive), "learning rate (None: the optimizer's training rate)"),
     "epochs": Param(10, at_least(0), "passes over the training data"),
     "batch_size": Param(256, optional(at_least(1)), "rows per step (None: full batch)"),
     "schedule": Param("cosine", schedule_spec, f"learning-rate schedule: {SCHEDULE_HELP}"),

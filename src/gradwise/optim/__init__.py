@@ -7,13 +7,13 @@ torch7 and lecture forms are keywords of the same classes. Schedules are callabl
 to convergence and returns a SciPy-shaped result.
 """
 
+from ._minimize import MinimizeResult, minimize
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .base import Optimizer
 from .bfgs import BFGS
 from .lbfgs import LBFGS
 from .line_search import LineSearchResult, backtracking, strong_wolfe
-from ._minimize import MinimizeResult, minimize
 from .newton import Newton
 from .registry import OptimizerSpec, get, make, names, register, spec, unregister
 from .rmsprop import RMSprop
