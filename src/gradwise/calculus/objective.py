@@ -24,7 +24,7 @@ class Objective:
 
     A single :class:`~gradwise.nn.Linear` layer with :class:`~gradwise.nn.SoftmaxCrossEntropy`
     or :class:`~gradwise.nn.MulticlassHinge` is evaluated by
-    :class:`~gradwise.fused.FusedLinearLoss` (same values, one pass over ``X``) whenever ``X``
+    :class:`~gradwise.calculus.fused.FusedLinearLoss` (same values, one pass over ``X``) whenever ``X``
     is a C-contiguous array of the model's dtype; everything else goes through the modules'
     ``forward``/``backward``.
     """

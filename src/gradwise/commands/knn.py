@@ -1,7 +1,7 @@
 """``gradwise knn``: choose k of a k-nearest-neighbour classifier by cross-validation.
 
 The training data are cut into ``--folds`` folds; for each fold, a
-:class:`~gradwise.knn.KNNClassifier` memorises the other folds and classifies this one for
+:class:`~gradwise.estimators.KNNClassifier` memorises the other folds and classifies this one for
 every candidate k at once (one distance computation per fold). The k with the best mean
 validation accuracy (ties: the smaller k) is then used on all the training data and scored
 once on the test set. Prints the accuracy of every k and writes a plot of accuracy vs k

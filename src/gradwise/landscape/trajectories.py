@@ -1,7 +1,7 @@
 """Optimizers racing on 2-D surfaces: their paths, as numbers, a still picture and a GIF.
 
 :func:`trace` runs one optimizer (the same classes that train the classifiers, from
-:mod:`gradwise.optim`) on one surface from :mod:`gradwise.surfaces` and records every
+:mod:`gradwise.optim`) on one surface from :mod:`gradwise.landscape.surfaces` and records every
 position and value. :func:`race` traces several from one start; :func:`gradwise.plot.animate`
 draws them as coloured paths with moving heads over the surface's contours (an animated GIF,
 a still PNG of the last frame, or both).
@@ -119,7 +119,7 @@ def surface_names():
 
 
 def make_surface(surface):
-    """A :class:`~gradwise.surfaces.Surface` from a surface or its name (error lists names)."""
+    """A :class:`~gradwise.landscape.surfaces.Surface` from a surface or its name (error lists names)."""
     if isinstance(surface, Surface):
         return surface
     if not isinstance(surface, str):

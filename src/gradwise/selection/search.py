@@ -31,7 +31,7 @@ optimizer's :class:`~gradwise.DivergenceError`, say) or whose score is not finit
 recorded as ``"failed"`` with its message, and the search goes on.
 
 Any estimator with ``get_params``, ``set_params``, ``fit`` and ``score`` can be searched
-(the gradwise classifiers, :class:`~gradwise.knn.KNNClassifier`, scikit-learn's). Each
+(the gradwise classifiers, :class:`~gradwise.estimators.KNNClassifier`, scikit-learn's). Each
 trial fits a fresh copy, ``type(estimator)(**estimator.get_params())`` with the trial's
 parameters set, so the estimator's own ``seed`` makes every trial reproducible.
 """
@@ -147,7 +147,7 @@ class Search:
         Folder for ``trials.jsonl`` and ``sweep.json``; ``None`` keeps nothing on disk.
     executor : str or executor
         ``"local"`` (process pool, every core), ``"ray"``, ``"serial"`` or an instance from
-        :mod:`gradwise.executors`.
+        :mod:`gradwise.selection.executors`.
     refit : bool
         Refit the best configuration on all the data given to :meth:`fit`.
     on_trial : callable or None

@@ -2,7 +2,7 @@
 
 A callback may define ``on_train_begin(run)``, ``on_step_end(run)``,
 ``on_epoch_end(run, record)`` and ``on_train_end(run)``; ``run`` is the
-:class:`gradwise.train.TrainingRun` (model, flat vector ``x``, optimizer, history, epoch,
+:class:`gradwise.training.TrainingRun` (model, flat vector ``x``, optimizer, history, epoch,
 step) and ``record`` the epoch's record in the history. Setting ``run.stop_training = True``
 (and ``run.stop_reason``) ends training after the current step. ``state_dict()`` /
 ``load_state_dict()`` carry a callback's own state through checkpoints (JSON-able values and

@@ -6,7 +6,7 @@ arrays as ``.npz`` members, its numbers in JSON), the random generator's
 integers are plain JSON integers), the epoch and step reached, the history so far, the
 callbacks' own state and the run's configuration, plus any ``extra`` JSON a caller adds
 (an estimator's parameters, the command line's settings). It is written atomically (temp
-file + rename) in the container of :mod:`gradwise.model_file`, so a run killed while
+file + rename) in the container of :mod:`gradwise.estimators.model_file`, so a run killed while
 writing leaves the previous checkpoint intact.
 """
 
@@ -35,7 +35,7 @@ FIELDS = (
 
 @dataclass
 class CheckpointState:
-    """A loaded checkpoint (see :meth:`gradwise.train.TrainingRun.checkpoint_state`)."""
+    """A loaded checkpoint (see :meth:`gradwise.training.TrainingRun.checkpoint_state`)."""
 
     x: np.ndarray
     optimizer: dict

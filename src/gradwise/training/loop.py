@@ -12,7 +12,7 @@ One epoch is one pass over the training rows in an order drawn at the epoch's st
   L-BFGS and Newton want).
 
 Each minibatch is gathered into one preallocated buffer (``np.take(X, rows, out=...)``) and
-handed to one reused :class:`~gradwise.objective.Objective` (``set_data``), so a step
+handed to one reused :class:`~gradwise.calculus.objective.Objective` (``set_data``), so a step
 allocates no training-matrix-sized memory. Each step calls ``optimizer.step(f, x)`` on the
 model's flat parameter vector ``x`` and records the minibatch objective and the learning
 rate. After each epoch the objective (data loss + penalty) and accuracy are measured on the
@@ -20,7 +20,7 @@ whole training set (and on ``val``) with the epoch's final weights.
 
 Everything random is drawn at an epoch's start, so the generator's state at that moment,
 the step reached inside the epoch, ``x`` and the optimizer's state are all a run needs to
-continue: :class:`gradwise.callbacks.Checkpoint` saves them and ``resume=`` continues a run
+continue: :class:`gradwise.training.callbacks.Checkpoint` saves them and ``resume=`` continues a run
 that ends with exactly the weights of an uninterrupted one.
 
 A non-finite loss stops training: the weights go back to the last point whose loss was
@@ -53,7 +53,7 @@ class TrainingRun:
     ``epoch`` counts completed epochs; ``step`` counts steps taken (over the whole run) and
     ``step_in_epoch`` those of the current epoch; ``epoch_rng_state`` is the generator's state
     from which the current epoch's order was drawn (the next epoch's, between epochs).
-    ``objective`` is the one :class:`~gradwise.objective.Objective` every step evaluates (its
+    ``objective`` is the one :class:`~gradwise.calculus.objective.Objective` every step evaluates (its
     ``X``, ``y`` are the current minibatch). A callback stops training by setting
     ``stop_training = True`` (and ``stop_reason``).
     """
@@ -118,8 +118,8 @@ def fit(
     class indices. The objective is ``loss(model(X_batch), y_batch) + penalty(model)``.
     ``schedule`` (a callable ``t -> lr``, ``t`` = steps taken so far) replaces the optimizer's
     ``lr``. ``val = (X_val, y_val)`` adds validation loss and accuracy to each epoch record.
-    ``callbacks`` see every step and epoch (:mod:`gradwise.callbacks`). ``resume`` (a
-    checkpoint path or a loaded :class:`gradwise.checkpoint.CheckpointState`) continues an
+    ``callbacks`` see every step and epoch (:mod:`gradwise.training.callbacks`). ``resume`` (a
+    checkpoint path or a loaded :class:`gradwise.training.checkpoint.CheckpointState`) continues an
     interrupted run; ``epochs`` is the total, counting the epochs already done. ``progress``
     shows a tqdm bar (``None``: only when stderr is a terminal). With
     ``evaluate_train=False`` an epoch's ``train_loss`` is the mean of its minibatch losses and
