@@ -24,8 +24,8 @@ class Objective:
 
     A single :class:`~gradwise.nn.Linear` layer with :class:`~gradwise.nn.SoftmaxCrossEntropy`
     or :class:`~gradwise.nn.MulticlassHinge` is evaluated by
-    :class:`~gradwise.calculus.fused.FusedLinearLoss` (same values, one pass over ``X``) whenever ``X``
-    is a C-contiguous array of the model's dtype; everything else goes through the modules'
+    :class:`~gradwise.calculus.fused.FusedLinearLoss` (same values, one pass over ``X``)
+    whenever ``X`` is a C-contiguous array of the model's dtype; everything else goes through the modules'
     ``forward``/``backward``.
     """
 

@@ -292,7 +292,7 @@ class Classifier(BaseEstimator):
     # -- model files ------------------------------------------------------------------------
 
     def save(self, path, *, training=None):
-        """Write a model file (``.npz`` + JSON metadata; see :mod:`gradwise.estimators.model_file`)."""
+        """Write a model file (``.npz`` + JSON metadata; :mod:`.model_file`)."""
         self._check_fitted()
         config, arrays = self.preprocessing_.get_state()
         training = dict(training or {})

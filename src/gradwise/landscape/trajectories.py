@@ -119,7 +119,8 @@ def surface_names():
 
 
 def make_surface(surface):
-    """A :class:`~gradwise.landscape.surfaces.Surface` from a surface or its name (error lists names)."""
+    """A :class:`~gradwise.landscape.surfaces.Surface` from a surface or its name (an
+    unknown name is an error that lists the known ones)."""
     if isinstance(surface, Surface):
         return surface
     if not isinstance(surface, str):

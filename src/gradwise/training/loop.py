@@ -53,8 +53,8 @@ class TrainingRun:
     ``epoch`` counts completed epochs; ``step`` counts steps taken (over the whole run) and
     ``step_in_epoch`` those of the current epoch; ``epoch_rng_state`` is the generator's state
     from which the current epoch's order was drawn (the next epoch's, between epochs).
-    ``objective`` is the one :class:`~gradwise.calculus.objective.Objective` every step evaluates (its
-    ``X``, ``y`` are the current minibatch). A callback stops training by setting
+    ``objective`` is the one :class:`~gradwise.calculus.objective.Objective` every step
+    evaluates (its ``X``, ``y`` are the current minibatch). A callback stops training by setting
     ``stop_training = True`` (and ``stop_reason``).
     """
 
