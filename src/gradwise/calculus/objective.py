@@ -25,8 +25,8 @@ class Objective:
     A single :class:`~gradwise.nn.Linear` layer with :class:`~gradwise.nn.SoftmaxCrossEntropy`
     or :class:`~gradwise.nn.MulticlassHinge` is evaluated by
     :class:`~gradwise.calculus.fused.FusedLinearLoss` (same values, one pass over ``X``)
-    whenever ``X`` is a C-contiguous array of the model's dtype; everything else goes through the modules'
-    ``forward``/``backward``.
+    whenever ``X`` is a C-contiguous array of the model's dtype; everything else goes through
+    the modules' ``forward``/``backward``.
     """
 
     def __init__(self, model, loss, X, y, penalty=None):
