@@ -24,12 +24,12 @@ def naive_distances(queries, train, metric):
 
 
 @pytest.fixture(scope="module")
-def sklearn_knn(oracle):
+def sklearn_knn(sklearn):
     """``sklearn_knn(k, metric, X, y)``: scikit-learn's brute-force classifier, fitted."""
-    neighbors = oracle("sklearn.neighbors")
+    from sklearn.neighbors import KNeighborsClassifier
 
     def fit(k, metric, X, y):
-        return neighbors.KNeighborsClassifier(
+        return KNeighborsClassifier(
             n_neighbors=k, metric=SKLEARN_METRIC[metric], algorithm="brute"
         ).fit(X, y)
 
