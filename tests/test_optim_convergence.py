@@ -3,10 +3,10 @@
 ``CASES`` has one entry per registered optimizer name (``gradwise.optim.get``): per surface,
 its keywords (everything else at PyTorch's defaults; momentum 0.9 for "momentum"/"nesterov")
 and the number of steps after which the iterate is within 1e-3 of the minimum, from the
-surface's standard start (the first-order rows are the table in docs/optimizers.md); and
-what it does at the saddle. AdamW is Adam plus decoupled weight decay, which moves the
-minimum, so it runs with weight_decay=0. A full-batch method's step is up to 20 iterations
-with their own line searches, so it needs few steps.
+surface's standard start (sgd to adam: the table in docs/optimizers.md); and what it does
+at the saddle. AdamW is Adam plus decoupled weight decay, which moves the minimum, so it
+runs with weight_decay=0. A full-batch method's step is up to 20 iterations, so it needs
+few steps.
 """
 
 from dataclasses import dataclass
