@@ -190,8 +190,7 @@ def test_sweep_with_nothing_to_search_is_refused(capsys):
     assert "nothing to search" in capsys.readouterr().err
 
 
-def test_sweep_on_a_ray_address_that_does_not_answer_fails_fast(tmp_path):
-    pytest.importorskip("ray")
+def test_sweep_on_a_ray_address_that_does_not_answer_fails_fast(ray, tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -224,8 +223,7 @@ def test_sweep_on_a_ray_address_that_does_not_answer_fails_fast(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def ray_address():
-    ray = pytest.importorskip("ray")
+def ray_address(ray):
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray.get_runtime_context().gcs_address
     ray.shutdown()

@@ -167,12 +167,6 @@ def test_train_with_mirror_images_doubles_the_training_rows(tmp_path):
     assert load_classifier(out).get_params()["augment"] == "flip"
 
 
-def test_every_command_has_help():
-    for command in ("train", "evaluate", "predict", "explain", "compare"):
-        result = gradwise(command, "--help")
-        assert result.returncode == 0 and "usage: gradwise " + command in result.stdout
-
-
 @pytest.mark.parametrize(
     "args, fragment",
     [

@@ -27,7 +27,7 @@ def home(tmp_path, monkeypatch):
     return path
 
 
-def test_digits_match_scikit_learns_copy():
+def test_digits_match_scikit_learns_copy(sklearn):
     from sklearn.datasets import load_digits as sklearn_digits
 
     reference = sklearn_digits()

@@ -179,7 +179,7 @@ def test_schedule_specs_are_in_epochs():
             make_schedule(bad, 0.1, 10, 5)
 
 
-def test_scikit_learn_model_selection_works_with_the_classifiers():
+def test_scikit_learn_model_selection_works_with_the_classifiers(sklearn):
     from sklearn.base import clone
     from sklearn.model_selection import GridSearchCV, cross_val_score
 

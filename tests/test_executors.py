@@ -148,8 +148,7 @@ def test_missing_ray_is_a_clear_error(monkeypatch):
         RayExecutor().__enter__()
 
 
-def test_a_ray_address_that_does_not_answer_fails_within_seconds():
-    pytest.importorskip("ray")
+def test_a_ray_address_that_does_not_answer_fails_within_seconds(ray):
     started = time.monotonic()
     with pytest.raises(GradwiseError, match="no Ray cluster answers at"):
         with RayExecutor(address=f"127.0.0.1:{free_port()}", connect_timeout=2.0):
@@ -183,8 +182,7 @@ def test_probe_tells_grpc_from_other_servers_and_silence(reply, message):
 
 
 @pytest.fixture(scope="module")
-def ray_instance():
-    ray = pytest.importorskip("ray")
+def ray_instance(ray):
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()

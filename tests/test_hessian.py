@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-import torch
 
 import gradwise as gw
 from gradwise.calculus.hessian import (
@@ -22,7 +21,7 @@ def problem(rng, penalty, reduction="mean", dtype=np.float64):
     return f, x
 
 
-def torch_hessian(f, x):
+def torch_hessian(torch, f, x):
     X, y = torch.tensor(f.X, dtype=torch.float64), torch.tensor(f.y)
     penalty = f.penalty
 
@@ -44,9 +43,9 @@ PENALTIES = [None, L2(0.1), L2(0.1, include_bias=True)]
 
 @pytest.mark.parametrize("penalty", PENALTIES, ids=repr)
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
-def test_exact_hessian_matches_torch(rng, penalty, reduction):
+def test_exact_hessian_matches_torch(torch, rng, penalty, reduction):
     f, x = problem(rng, penalty, reduction)
-    expected = torch_hessian(f, x)
+    expected = torch_hessian(torch, f, x)
     op = SoftmaxHessian(f).update(x)
     scale = np.abs(expected).max()
     np.testing.assert_allclose(op.dense(), expected, rtol=0, atol=1e-13 * scale)

@@ -5,14 +5,10 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 from gradwise.cli import main
 from gradwise.estimators.knn import KNNClassifier
-
-sklearn = pytest.importorskip("sklearn")
-from sklearn.datasets import load_digits  # noqa: E402
-from sklearn.neighbors import KNeighborsClassifier  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
 
 SKLEARN_METRIC = {"l1": "manhattan", "l2": "euclidean"}
 
@@ -27,15 +23,22 @@ def naive_distances(queries, train, metric):
     return D
 
 
-def sklearn_knn(k, metric, X, y):
-    return KNeighborsClassifier(
-        n_neighbors=k, metric=SKLEARN_METRIC[metric], algorithm="brute"
-    ).fit(X, y)
+@pytest.fixture(scope="module")
+def sklearn_knn(sklearn):
+    """``sklearn_knn(k, metric, X, y)``: scikit-learn's brute-force classifier, fitted."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    def fit(k, metric, X, y):
+        return KNeighborsClassifier(
+            n_neighbors=k, metric=SKLEARN_METRIC[metric], algorithm="brute"
+        ).fit(X, y)
+
+    return fit
 
 
 @pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(return_X_y=True)
+def digits(sklearn_digits):
+    X, y = sklearn_digits
     order = np.random.default_rng(0).permutation(len(y))
     X, y = X[order], y[order]
     return X[:1200], y[:1200], X[1200:1500], y[1200:1500]
@@ -55,7 +58,7 @@ def test_distances_match_a_naive_loop(metric, rng):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("metric", ["l1", "l2"])
-def test_predictions_match_sklearn_on_digits(metric, digits):
+def test_predictions_match_sklearn_on_digits(metric, digits, sklearn_knn):
     X, y, X_test, _ = digits
     ks = [1, 2, 3, 5, 10, 20, 50]
     ours = KNNClassifier(metric=metric).fit(X, y)
@@ -81,7 +84,7 @@ def test_predictions_match_sklearn_on_digits(metric, digits):
     assert boundary_ties > 50
 
 
-def test_predictions_match_sklearn_on_a_cifar10_subset():
+def test_predictions_match_sklearn_on_a_cifar10_subset(sklearn_knn):
     from gradwise.data import load
     from gradwise.selection.search import stratified_subset
 
@@ -98,7 +101,7 @@ def test_predictions_match_sklearn_on_a_cifar10_subset():
             np.testing.assert_array_equal(each[k], theirs)
 
 
-def test_heap_tie_rule_on_a_constructed_example():
+def test_heap_tie_rule_on_a_constructed_example(sklearn_knn):
     # Distances from the query at 0: [5, 5, 5, 3, 3]. The two 3s are kept; of the three
     # points at distance 5 the k=3 heap keeps index 1 (not the lowest index, 0).
     train = np.array([[5.0], [-5.0], [5.0], [3.0], [-3.0]])

@@ -1,8 +1,5 @@
 import numpy as np
 import pytest
-import scipy.optimize
-import torch
-from sklearn.datasets import load_digits
 
 import gradwise as gw
 from gradwise.optim.lbfgs import LBFGS
@@ -11,8 +8,8 @@ LAM = 1e-4
 
 
 @pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(return_X_y=True)
+def digits(sklearn_digits):
+    X, y = sklearn_digits
     return X / 16.0, y
 
 
@@ -21,7 +18,7 @@ def softmax_objective(X, y, lam=LAM):
     return gw.objective(model, gw.nn.SoftmaxCrossEntropy(), X, y, penalty=gw.nn.L2(lam))
 
 
-def torch_twin(X, y, x0, lam=LAM):
+def torch_twin(torch, X, y, x0, lam=LAM):
     """The same softmax regression in PyTorch, parameters in gradwise's flat order."""
     D = X.shape[1]
     W = torch.tensor(x0[: D * 10].reshape(D, 10).copy(), requires_grad=True)
@@ -46,10 +43,10 @@ def torch_twin(X, y, x0, lam=LAM):
     [(1, 60, 100), (20, 3, 100), (20, 3, 5)],
     ids=["1-iter-steps", "20-iter-steps", "short-history"],
 )
-def test_iterates_match_torch(digits, line_search_fn, max_iter, steps, history_size):
+def test_iterates_match_torch(torch, digits, line_search_fn, max_iter, steps, history_size):
     X, y = digits
     f = softmax_objective(X, y)
-    params, closure, torch_flat = torch_twin(X, y, f.x)
+    params, closure, torch_flat = torch_twin(torch, X, y, f.x)
     options = dict(max_iter=max_iter, line_search_fn=line_search_fn, history_size=history_size)
     ours, theirs = LBFGS(**options), torch.optim.LBFGS(params, **options)
     x = f.x
@@ -64,10 +61,10 @@ def test_iterates_match_torch(digits, line_search_fn, max_iter, steps, history_s
     assert ours.state["func_evals"] == torch_state["func_evals"]
 
 
-def test_reaches_scipys_optimum(digits):
+def test_reaches_scipys_optimum(scipy_optimize, digits):
     X, y = digits
     f = softmax_objective(X, y)
-    ref = scipy.optimize.minimize(
+    ref = scipy_optimize.minimize(
         lambda z: tuple(np.copy(v) for v in f(z)),
         f.x.copy(),
         jac=True,

@@ -5,8 +5,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import scipy.optimize
-from sklearn.datasets import load_digits
 
 import gradwise as gw
 from gradwise.optim import descent
@@ -26,9 +24,9 @@ def softmax_objective(X, y, lam):
     return gw.objective(model, gw.nn.SoftmaxCrossEntropy(), X, y, penalty=gw.nn.L2(lam))
 
 
-def scipy_optimum(f, ftol=1e-15, gtol=1e-9):
+def scipy_optimum(scipy_optimize, f, ftol=1e-15, gtol=1e-9):
     """SciPy's L-BFGS-B run to (near) machine precision on the same objective."""
-    res = scipy.optimize.minimize(
+    res = scipy_optimize.minimize(
         lambda z: tuple(np.copy(v) for v in f(z)),
         f.x.copy(),
         jac=True,
@@ -39,11 +37,11 @@ def scipy_optimum(f, ftol=1e-15, gtol=1e-9):
 
 
 @pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(return_X_y=True)
+def digits(scipy_optimize, sklearn_digits):
+    X, y = sklearn_digits
     X = X / 16.0
     lam = 1e-3
-    return X, y, lam, scipy_optimum(softmax_objective(X, y, lam))
+    return X, y, lam, scipy_optimum(scipy_optimize, softmax_objective(X, y, lam))
 
 
 @pytest.mark.parametrize("method", ["lbfgs", "bfgs", "newton", "newton-cg"])
@@ -83,12 +81,12 @@ def cifar10_subset(path, per_class=500):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not CIFAR10.exists(), reason="../shared/data/cifar10-jpeg.tar.gz not found")
-def test_lbfgs_and_newton_cg_reach_scipys_optimum_on_a_cifar10_subset():
+def test_lbfgs_and_newton_cg_reach_scipys_optimum_on_a_cifar10_subset(scipy_optimize):
     X, y = cifar10_subset(CIFAR10)
     assert X.shape == (5000, 3072) and np.bincount(y).tolist() == [500] * 10
     lam = 1e-2
     # ftol=1e-12 lands within 1e-11 of the machine-precision optimum here, in 2/3 the time.
-    best = scipy_optimum(softmax_objective(X, y, lam), ftol=1e-12, gtol=1e-7)
+    best = scipy_optimum(scipy_optimize, softmax_objective(X, y, lam), ftol=1e-12, gtol=1e-7)
     for method in ("lbfgs", "newton-cg"):
         f = softmax_objective(X, y, lam)
         result = minimize(f, f.x, method=method, max_iter=500)

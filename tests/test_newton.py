@@ -1,14 +1,13 @@
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits
 
 import gradwise as gw
 from gradwise.optim.newton import Newton, damped_newton_direction, newton_cg_direction
 
 
 @pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(return_X_y=True)
+def digits(sklearn_digits):
+    X, y = sklearn_digits
     return X / 16.0, y
 
 

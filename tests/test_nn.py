@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -44,7 +43,7 @@ def test_every_module_passes_the_gradient_check(n, d_in, d_out, seed, kind):
             assert report.passed and report.max_rel_error < 1e-6, str(report)
 
 
-def test_linear_matches_torch_forward_and_backward(rng):
+def test_linear_matches_torch_forward_and_backward(torch, rng):
     layer = Linear(6, 4, init="xavier", dtype=np.float64)
     layer.bias[:] = rng.standard_normal(4)
     X, G = rng.standard_normal((5, 6)), rng.standard_normal((5, 4))

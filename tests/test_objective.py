@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-import torch
 
 import gradwise as gw
 from gradwise.nn import L2, Linear, ReLU, Sequential, SoftmaxCrossEntropy
@@ -10,7 +9,7 @@ def data(rng, n=30, d=8, c=4):
     return rng.standard_normal((n, d)), rng.integers(0, c, n)
 
 
-def test_objective_matches_torch_for_a_two_layer_net(rng):
+def test_objective_matches_torch_for_a_two_layer_net(torch, rng):
     X, y = data(rng)
     model = Sequential(
         Linear(8, 6, init="he", dtype=np.float64), ReLU(), Linear(6, 4, dtype=np.float64)

@@ -2,7 +2,8 @@
 
 Both sides get their gradients from the same NumPy objective at their own iterate, so the
 only difference left is the optimizers' arithmetic; the iterates must agree to 1e-10
-relative at every step.
+relative at every step. ``CASES`` has an entry for every registered optimizer name: its
+twin in ``torch.optim`` and the configurations to compare, or why there is none.
 """
 
 import math
@@ -13,9 +14,7 @@ import pytest
 
 import gradwise as gw
 from gradwise.landscape.surfaces import IllConditionedQuadratic
-from gradwise.optim.adagrad import Adagrad
-from gradwise.optim.adam import Adam, AdamW
-from gradwise.optim.rmsprop import RMSprop
+from gradwise.optim import registry
 from gradwise.optim.schedule import (
     CosineDecay,
     ExponentialDecay,
@@ -24,10 +23,7 @@ from gradwise.optim.schedule import (
     SequentialSchedule,
     StepDecay,
 )
-from gradwise.optim.sgd import SGD
-
-torch = pytest.importorskip("torch")
-lr_scheduler = torch.optim.lr_scheduler
+from optimizer_cases import NotApplicable, applicable, check_table
 
 STEPS = 200
 RELATIVE_TOLERANCE = 1e-10
@@ -69,15 +65,22 @@ PROBLEMS = [quadratic_problem(), softmax_problem()]
 
 @dataclass
 class Case:
-    """One configuration: gradwise keywords and torch keywords, both from the problem."""
+    """One configuration: keywords of ``registry.get(name, ...)`` and of the torch class."""
 
     id: str
-    ours: type
-    theirs: str  # name in torch.optim
     kwargs: object  # problem -> gradwise keywords
     torch_kwargs: object = None  # problem -> torch keywords (default: the same)
-    scheduler: object = None  # (torch optimizer, problem) -> torch scheduler
+    scheduler: object = None  # (torch.optim.lr_scheduler, torch optimizer, problem) -> scheduler
     maximize: bool = False  # run on -f (with maximize=True on both sides)
+    resume: bool = False  # also resume ours from torch's state (test_resumes_from_torch_state)
+
+
+@dataclass
+class Torch:
+    """A name's twin in ``torch.optim`` and the configurations run side by side with it."""
+
+    optimizer: str  # name in torch.optim
+    cases: list
 
 
 def sgd(**kw):
@@ -88,124 +91,163 @@ def adaptive(**kw):
     return lambda p: dict(lr=p.adaptive_lr, **kw)
 
 
-CASES = [
-    Case("sgd", SGD, "SGD", sgd()),
-    Case("sgd-weight_decay", SGD, "SGD", sgd(weight_decay=0.1)),
-    Case("sgd-momentum", SGD, "SGD", sgd(momentum=0.9)),
-    Case("sgd-momentum-dampening", SGD, "SGD", sgd(momentum=0.9, dampening=0.3)),
-    Case("sgd-nesterov", SGD, "SGD", sgd(momentum=0.9, nesterov=True, weight_decay=0.05)),
-    Case("sgd-maximize", SGD, "SGD", sgd(momentum=0.5, maximize=True), maximize=True),
-    # The lecture's forms carry lr inside the velocity: same iterates while lr is constant.
-    Case(
-        "sgd-momentum-lecture-form",
-        SGD,
+# The names' own keywords (momentum=0.9 for "momentum", nesterov=True for "nesterov") are
+# written out: torch gets the same keywords.
+CASES = {
+    "sgd": Torch(
         "SGD",
-        sgd(momentum=0.9, momentum_form="lecture"),
-        sgd(momentum=0.9),
+        [
+            Case("plain", sgd()),
+            Case("weight_decay", sgd(weight_decay=0.1)),
+            Case("maximize", sgd(momentum=0.5, maximize=True), maximize=True),
+        ],
     ),
-    Case(
-        "sgd-nesterov-lecture-form",
-        SGD,
+    "momentum": Torch(
         "SGD",
-        sgd(momentum=0.9, nesterov=True, momentum_form="lecture"),
-        sgd(momentum=0.9, nesterov=True),
+        [
+            Case("default", sgd(momentum=0.9), resume=True),
+            Case("dampening", sgd(momentum=0.9, dampening=0.3)),
+            # The lecture's form carries lr inside the velocity: same iterates while lr is
+            # constant.
+            Case("lecture-form", sgd(momentum=0.9, momentum_form="lecture"), sgd(momentum=0.9)),
+            # torch7's learningRateDecay is PyTorch's LambdaLR(1 / (1 + k t)).
+            Case(
+                "lr_decay",
+                sgd(momentum=0.9, lr_decay=0.01),
+                sgd(momentum=0.9),
+                scheduler=lambda s, opt, p: s.LambdaLR(opt, lambda t: 1 / (1 + 0.01 * t)),
+            ),
+            # Schedules as hyperparameters equal PyTorch's schedulers stepped once per step.
+            Case(
+                "step-decay",
+                lambda p: dict(lr=StepDecay(p.sgd_lr, 30, 0.5), momentum=0.9),
+                sgd(momentum=0.9),
+                scheduler=lambda s, opt, p: s.StepLR(opt, 30, 0.5),
+            ),
+        ],
     ),
-    # torch7's learningRateDecay is PyTorch's LambdaLR(1 / (1 + k t)).
-    Case(
-        "sgd-lr_decay",
-        SGD,
+    "nesterov": Torch(
         "SGD",
-        sgd(momentum=0.9, lr_decay=0.01),
-        sgd(momentum=0.9),
-        scheduler=lambda opt, p: lr_scheduler.LambdaLR(opt, lambda t: 1 / (1 + 0.01 * t)),
+        [
+            Case("weight_decay", sgd(momentum=0.9, nesterov=True, weight_decay=0.05)),
+            Case(
+                "lecture-form",
+                sgd(momentum=0.9, nesterov=True, momentum_form="lecture"),
+                sgd(momentum=0.9, nesterov=True),
+            ),
+        ],
     ),
-    Case("adagrad", Adagrad, "Adagrad", adaptive()),
-    Case(
-        "adagrad-options",
-        Adagrad,
+    "adagrad": Torch(
         "Adagrad",
-        adaptive(lr_decay=0.01, weight_decay=0.05, initial_accumulator_value=0.1, eps=1e-6),
+        [
+            Case("default", adaptive(), resume=True),
+            Case(
+                "options",
+                adaptive(lr_decay=0.01, weight_decay=0.05, initial_accumulator_value=0.1, eps=1e-6),
+            ),
+            Case("maximize", adaptive(maximize=True), maximize=True),
+            Case(
+                "inverse-time",
+                lambda p: dict(lr=InverseTimeDecay(p.adaptive_lr, 0.05)),
+                adaptive(),
+                scheduler=lambda s, opt, p: s.LambdaLR(opt, lambda t: 1 / (1 + 0.05 * t)),
+            ),
+        ],
     ),
-    Case("adagrad-maximize", Adagrad, "Adagrad", adaptive(maximize=True), maximize=True),
-    Case("rmsprop", RMSprop, "RMSprop", adaptive()),
-    # alpha=0.9 makes RMSprop close to sign descent: once gradients vanish, a one-ulp
-    # difference grows to the size of a step (chaos, in any two implementations), so this
-    # case runs where its steps still contract.
-    Case(
-        "rmsprop-hinton-alpha",
-        RMSprop,
+    "rmsprop": Torch(
         "RMSprop",
-        lambda p: dict(lr=p.adaptive_lr / 10, alpha=0.9, eps=1e-3),
+        [
+            Case("default", adaptive()),
+            # alpha=0.9 makes RMSprop close to sign descent: once gradients vanish, a one-ulp
+            # difference grows to the size of a step (chaos, in any two implementations), so
+            # this case runs where its steps still contract.
+            Case("hinton-alpha", lambda p: dict(lr=p.adaptive_lr / 10, alpha=0.9, eps=1e-3)),
+            Case("centered", adaptive(centered=True)),
+            Case("momentum", adaptive(momentum=0.9, weight_decay=0.05)),
+            Case("centered-momentum", adaptive(momentum=0.5, centered=True), resume=True),
+            Case(
+                "centered-momentum-maximize",
+                adaptive(momentum=0.5, centered=True, maximize=True),
+                maximize=True,
+            ),
+            Case(
+                "exponential",
+                lambda p: dict(lr=ExponentialDecay(p.adaptive_lr, 0.01), momentum=0.5),
+                adaptive(momentum=0.5),
+                scheduler=lambda s, opt, p: s.ExponentialLR(opt, math.exp(-0.01)),
+            ),
+        ],
     ),
-    Case("rmsprop-centered", RMSprop, "RMSprop", adaptive(centered=True)),
-    Case("rmsprop-momentum", RMSprop, "RMSprop", adaptive(momentum=0.9, weight_decay=0.05)),
-    Case(
-        "rmsprop-centered-momentum",
-        RMSprop,
-        "RMSprop",
-        adaptive(momentum=0.5, centered=True, maximize=True),
-        maximize=True,
-    ),
-    Case("adam", Adam, "Adam", adaptive()),
-    Case("adam-betas-eps", Adam, "Adam", adaptive(betas=(0.8, 0.99), eps=1e-6)),
-    Case("adam-weight_decay", Adam, "Adam", adaptive(weight_decay=0.1)),
-    Case("adam-amsgrad", Adam, "Adam", adaptive(amsgrad=True)),
-    Case("adam-maximize", Adam, "Adam", adaptive(maximize=True), maximize=True),
-    Case("adamw", AdamW, "AdamW", adaptive()),
-    Case("adamw-amsgrad", AdamW, "AdamW", adaptive(weight_decay=0.1, amsgrad=True)),
-    # Schedules as hyperparameters equal PyTorch's schedulers stepped once per step.
-    Case(
-        "sgd-momentum-step-decay",
-        SGD,
-        "SGD",
-        lambda p: dict(lr=StepDecay(p.sgd_lr, 30, 0.5), momentum=0.9),
-        sgd(momentum=0.9),
-        scheduler=lambda opt, p: lr_scheduler.StepLR(opt, 30, 0.5),
-    ),
-    Case(
-        "adagrad-inverse-time",
-        Adagrad,
-        "Adagrad",
-        lambda p: dict(lr=InverseTimeDecay(p.adaptive_lr, 0.05)),
-        adaptive(),
-        scheduler=lambda opt, p: lr_scheduler.LambdaLR(opt, lambda t: 1 / (1 + 0.05 * t)),
-    ),
-    Case(
-        "rmsprop-exponential",
-        RMSprop,
-        "RMSprop",
-        lambda p: dict(lr=ExponentialDecay(p.adaptive_lr, 0.01), momentum=0.5),
-        adaptive(momentum=0.5),
-        scheduler=lambda opt, p: lr_scheduler.ExponentialLR(opt, math.exp(-0.01)),
-    ),
-    Case(
-        "adam-cosine",
-        Adam,
+    "adam": Torch(
         "Adam",
-        lambda p: dict(lr=CosineDecay(p.adaptive_lr, STEPS, final=1e-4)),
-        adaptive(),
-        scheduler=lambda opt, p: lr_scheduler.CosineAnnealingLR(opt, STEPS, eta_min=1e-4),
+        [
+            Case("default", adaptive()),
+            Case("betas-eps", adaptive(betas=(0.8, 0.99), eps=1e-6)),
+            Case("weight_decay", adaptive(weight_decay=0.1)),
+            Case("amsgrad", adaptive(amsgrad=True), resume=True),
+            Case("maximize", adaptive(maximize=True), maximize=True),
+            Case(
+                "cosine",
+                lambda p: dict(lr=CosineDecay(p.adaptive_lr, STEPS, final=1e-4)),
+                adaptive(),
+                scheduler=lambda s, opt, p: s.CosineAnnealingLR(opt, STEPS, eta_min=1e-4),
+            ),
+        ],
     ),
-    Case(
-        "adamw-warmup-then-cosine",
-        AdamW,
+    "adamw": Torch(
         "AdamW",
-        lambda p: dict(
-            lr=SequentialSchedule(
-                [LinearWarmup(p.adaptive_lr, 20, 0.1), CosineDecay(p.adaptive_lr, 180)], [20]
-            )
-        ),
-        adaptive(),
-        scheduler=lambda opt, p: lr_scheduler.SequentialLR(
-            opt,
-            [
-                lr_scheduler.LinearLR(opt, 0.1, 1.0, total_iters=20),
-                lr_scheduler.CosineAnnealingLR(opt, 180),
-            ],
-            milestones=[20],
+        [
+            Case("default", adaptive()),
+            Case("amsgrad", adaptive(weight_decay=0.1, amsgrad=True)),
+            Case(
+                "warmup-then-cosine",
+                lambda p: dict(
+                    lr=SequentialSchedule(
+                        [LinearWarmup(p.adaptive_lr, 20, 0.1), CosineDecay(p.adaptive_lr, 180)],
+                        [20],
+                    )
+                ),
+                adaptive(),
+                scheduler=lambda s, opt, p: s.SequentialLR(
+                    opt,
+                    [s.LinearLR(opt, 0.1, 1.0, total_iters=20), s.CosineAnnealingLR(opt, 180)],
+                    milestones=[20],
+                ),
+            ),
+        ],
+    ),
+    "lbfgs": NotApplicable(
+        "torch.optim.LBFGS evaluates a closure many times per step, not one given gradient: "
+        "its parity (iterates, losses, counters) is run on digits in test_lbfgs.py",
+        ("test_lbfgs.py::test_iterates_match_torch",),
+    ),
+    "bfgs": NotApplicable(
+        "torch has no BFGS: it is pinned to SciPy's optimum and to the secant equation",
+        (
+            "test_minimize.py::test_every_method_reaches_scipys_optimum_on_digits",
+            "test_bfgs.py::test_update_satisfies_the_secant_equation",
         ),
     ),
+    "newton": NotApplicable(
+        "torch has no Newton method: it is pinned to SciPy's optimum, its Hessian to "
+        "torch.autograd's, and Newton-CG to the exact solver",
+        (
+            "test_minimize.py::test_every_method_reaches_scipys_optimum_on_digits",
+            "test_hessian.py::test_exact_hessian_matches_torch",
+            "test_newton.py::test_newton_cg_matches_the_exact_solver",
+        ),
+    ),
+}
+
+ALL = [
+    pytest.param(name, case, id=f"{name}-{case.id}")
+    for name in applicable(CASES)
+    for case in CASES[name].cases
 ]
+
+
+def test_every_registered_optimizer_has_a_case():
+    check_table(CASES, "test_optim_parity")
 
 
 def negated(f):
@@ -216,17 +258,18 @@ def negated(f):
     return g
 
 
-def run_side_by_side(case, problem):
+def run_side_by_side(torch, name, case, problem):
     """Yield (step, ours, theirs) for STEPS steps."""
     f_ours, f_theirs = problem.make_objective(), problem.make_objective()
     if case.maximize:
         f_ours, f_theirs = negated(f_ours), negated(f_theirs)
-    ours = case.ours(**case.kwargs(problem))
+    ours = registry.get(name, **case.kwargs(problem))
     torch_kwargs = (case.torch_kwargs or case.kwargs)(problem)
     x = problem.x0.copy()
     param = torch.tensor(problem.x0.copy(), dtype=torch.float64, requires_grad=True)
-    theirs = getattr(torch.optim, case.theirs)([param], **torch_kwargs)
-    scheduler = case.scheduler(theirs, problem) if case.scheduler else None
+    theirs = getattr(torch.optim, CASES[name].optimizer)([param], **torch_kwargs)
+    schedulers = torch.optim.lr_scheduler
+    scheduler = case.scheduler(schedulers, theirs, problem) if case.scheduler else None
     for step in range(STEPS):
         ours.step(f_ours, x)
         _, grad = f_theirs(param.detach().numpy())
@@ -238,10 +281,10 @@ def run_side_by_side(case, problem):
 
 
 @pytest.mark.parametrize("problem", PROBLEMS, ids=lambda p: p.name)
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_iterates_match_torch_optim(case, problem):
+@pytest.mark.parametrize("name, case", ALL)
+def test_iterates_match_torch_optim(torch, name, case, problem):
     moved = 0.0
-    for step, ours, theirs in run_side_by_side(case, problem):
+    for step, ours, theirs in run_side_by_side(torch, name, case, problem):
         error = np.max(np.abs(ours - theirs)) / np.max(np.abs(theirs))
         assert error <= RELATIVE_TOLERANCE, f"step {step}: relative difference {error:.3g}"
         moved = max(moved, np.max(np.abs(theirs - problem.x0)))
@@ -249,18 +292,18 @@ def test_iterates_match_torch_optim(case, problem):
     assert moved > 1e-2
 
 
-SAME_KEYWORDS = [c for c in CASES if not c.scheduler and not c.torch_kwargs]
+SAME_KEYWORDS = [p for p in ALL if not p.values[1].scheduler and not p.values[1].torch_kwargs]
 
 
-@pytest.mark.parametrize("case", SAME_KEYWORDS, ids=lambda c: c.id)
-def test_state_matches_torch_state(case):
+@pytest.mark.parametrize("name, case", SAME_KEYWORDS)
+def test_state_matches_torch_state(torch, name, case):
     """The state holds PyTorch's buffers, same values, under PyTorch's names (plus 'step')."""
     problem = PROBLEMS[0]
     f = problem.make_objective()
-    ours = case.ours(**case.kwargs(problem))
+    ours = registry.get(name, **case.kwargs(problem))
     x = problem.x0.copy()
     param = torch.tensor(problem.x0.copy(), requires_grad=True)
-    theirs = getattr(torch.optim, case.theirs)(
+    theirs = getattr(torch.optim, CASES[name].optimizer)(
         [param], **(case.torch_kwargs or case.kwargs)(problem)
     )
     for _ in range(2):
@@ -269,27 +312,19 @@ def test_state_matches_torch_state(case):
         theirs.step()
     their_state = theirs.state[param]
     assert set(ours.state_dict()) - {"step"} == set(their_state) - {"step"}
-    for name, value in ours.state_dict().items():
-        if name != "step":
-            np.testing.assert_allclose(value, their_state[name].numpy(), rtol=1e-12, atol=1e-15)
+    for key, value in ours.state_dict().items():
+        if key != "step":
+            np.testing.assert_allclose(value, their_state[key].numpy(), rtol=1e-12, atol=1e-15)
 
 
-@pytest.mark.parametrize(
-    "make_ours, theirs, kwargs",
-    [
-        (SGD, "SGD", dict(lr=1e-3, momentum=0.9)),
-        (RMSprop, "RMSprop", dict(lr=1e-2, momentum=0.5, centered=True)),
-        (Adagrad, "Adagrad", dict(lr=1e-2)),
-        (Adam, "Adam", dict(lr=1e-2, amsgrad=True)),
-    ],
-    ids=["sgd", "rmsprop", "adagrad", "adam"],
-)
-def test_resumes_from_torch_state(make_ours, theirs, kwargs):
+@pytest.mark.parametrize("name, case", [p for p in ALL if p.values[1].resume])
+def test_resumes_from_torch_state(torch, name, case):
     """A PyTorch state (tensors under PyTorch's names) loads and continues identically."""
     problem = PROBLEMS[0]
     f = problem.make_objective()
+    kwargs = case.kwargs(problem)
     param = torch.tensor(problem.x0.copy(), requires_grad=True)
-    torch_opt = getattr(torch.optim, theirs)([param], **kwargs)
+    torch_opt = getattr(torch.optim, CASES[name].optimizer)([param], **kwargs)
 
     def torch_step():
         param.grad = torch.from_numpy(np.array(f(param.detach().numpy())[1]))
@@ -297,7 +332,7 @@ def test_resumes_from_torch_state(make_ours, theirs, kwargs):
 
     for _ in range(30):
         torch_step()
-    ours = make_ours(**kwargs)
+    ours = registry.get(name, **kwargs)
     # torch's SGD keeps no step count; ours needs one (schedules and lr_decay read it).
     ours.load_state_dict({"step": 30, **torch_opt.state[param]})
     x = param.detach().numpy().copy()

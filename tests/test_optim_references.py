@@ -326,7 +326,7 @@ def test_variant_matches_reference(name, reference, config, make, problem):
 
 
 @pytest.mark.parametrize("problem", sorted(PROBLEMS))
-def test_adam_eps_hat_matches_scikit_learn(problem):
+def test_adam_eps_hat_matches_scikit_learn(sklearn, problem):
     """scikit-learn's MLP Adam also adds eps to the uncorrected root."""
     stochastic = pytest.importorskip("sklearn.neural_network._stochastic_optimizers")
     f_ref, x0, _, lr = PROBLEMS[problem]()

@@ -1,6 +1,12 @@
-"""Bad hyperparameters, non-finite gradients, state round trips, the registry, no allocations."""
+"""Bad hyperparameters, non-finite gradients, state round trips, the registry, no allocations.
+
+``CASES`` has one entry per registered optimizer name: what ``get(name)`` builds, the
+keywords it refuses, and configurations of it with every option switched on at least once
+(each keeps state the round-trip test must carry), or why those do not apply.
+"""
 
 import tracemalloc
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -9,33 +15,187 @@ from gradwise.errors import DivergenceError
 from gradwise.optim.adagrad import Adagrad
 from gradwise.optim.adam import Adam, AdamW
 from gradwise.optim.base import Optimizer
+from gradwise.optim.bfgs import BFGS
+from gradwise.optim.lbfgs import LBFGS
+from gradwise.optim.newton import Newton
 from gradwise.optim.registry import get, names, register
 from gradwise.optim.rmsprop import RMSprop
 from gradwise.optim.schedule import StepDecay
 from gradwise.optim.sgd import SGD, GradientDescent
+from optimizer_cases import NotApplicable, applicable, check_table
 
-ALL = [SGD, Adagrad, RMSprop, Adam, AdamW]
 
-# Every option switched on at least once; each keeps state the round-trip test must carry.
-CONFIGURED = {
-    "sgd": lambda: SGD(0.01),
-    "sgd-momentum-dampening": lambda: SGD(0.01, momentum=0.9, dampening=0.2, weight_decay=0.1),
-    "sgd-nesterov": lambda: SGD(0.01, momentum=0.9, nesterov=True, maximize=False),
-    "sgd-lecture-nesterov": lambda: SGD(
-        StepDecay(0.01, 10), momentum=0.9, nesterov=True, momentum_form="lecture"
+@dataclass
+class Case:
+    builds: tuple  # (class, attributes) of get(name)
+    refused: list  # (keywords, error, match): get(name, **keywords) raises error matching
+    configured: object  # variant -> keywords of get(name, ...), or NotApplicable
+
+
+NON_POSITIVE_LR = [(dict(lr=lr), ValueError, "lr must be > 0") for lr in (0.0, -0.1)]
+NON_POSITIVE_EPS = [(dict(eps=eps), ValueError, "eps must be > 0") for eps in (0.0, -1e-8)]
+BETAS_OUTSIDE_UNIT_INTERVAL = [
+    (dict(betas=betas), ValueError, r"betas\[[01]\] must be in \[0, 1\)")
+    for betas in [(1.0, 0.999), (-0.1, 0.999), (0.9, 1.0), (0.9, 1.5)]
+]
+NEGATIVE_MOMENTUM = (dict(momentum=-0.5), ValueError, "momentum must be >= 0")
+FULL_BATCH = (
+    "a full-batch step runs up to max_iter iterations with line searches: the one-update-"
+    "per-step tests (NaN at step 3, resume after 20 steps, no temporaries, any batch size) "
+    "do not describe it"
+)
+
+CASES = {
+    "sgd": Case(
+        (SGD, dict(momentum=0.0, nesterov=False)),
+        [
+            *NON_POSITIVE_LR,
+            NEGATIVE_MOMENTUM,
+            (dict(lr=0.1, nesterov=True), ValueError, "nesterov=True requires momentum > 0"),
+            (dict(lr=0.1, momentum_form="torch"), ValueError, "momentum_form"),
+            (dict(lr=0.1, weight_decay=-1), ValueError, "weight_decay"),
+            (dict(lr=0.1, lr_decay=-1), ValueError, "lr_decay"),
+            (dict(lr=float("inf")), ValueError, "finite"),
+            (dict(lr="0.1"), TypeError, None),
+            (dict(lr=0.1, nesterov=1), TypeError, None),
+        ],
+        {"plain": dict(lr=0.01)},
     ),
-    "sgd-torch7-nag": lambda: SGD(
-        0.01, momentum=0.9, nesterov=True, momentum_form="lecture", lookahead_gradient=True
+    "momentum": Case(
+        (SGD, dict(momentum=0.9, nesterov=False)),
+        [
+            *NON_POSITIVE_LR,
+            (dict(lr=0.1, momentum=0.9, lookahead_gradient=True), ValueError, "lookahead_gradient"),
+            (
+                dict(lr=0.1, momentum=0.9, dampening=0.5, momentum_form="lecture"),
+                ValueError,
+                "dampening",
+            ),
+        ],
+        {"dampening": dict(lr=0.01, momentum=0.9, dampening=0.2, weight_decay=0.1)},
     ),
-    "adagrad": lambda: Adagrad(0.1, lr_decay=0.01, initial_accumulator_value=0.1),
-    "adagrad-lecture": lambda: Adagrad(0.1, eps_inside_sqrt=True, weight_decay=0.1),
-    "rmsprop-centered-momentum": lambda: RMSprop(0.01, centered=True, momentum=0.9),
-    "rmsprop-lecture": lambda: RMSprop(0.01, eps_inside_sqrt=True),
-    "adam-amsgrad": lambda: Adam(0.01, amsgrad=True, weight_decay=0.1),
-    "adam-torch7": lambda: Adam(0.01, eps_hat=True),
-    "adam-lecture": lambda: Adam(0.01, bias_correction=False, eps_inside_sqrt=True),
-    "adamw": lambda: AdamW(0.01, maximize=False),
+    "nesterov": Case(
+        (SGD, dict(momentum=0.9, nesterov=True)),
+        [
+            *NON_POSITIVE_LR,
+            (
+                dict(lr=0.1, nesterov=True, momentum=0.9, dampening=0.1),
+                ValueError,
+                "nesterov=True requires momentum > 0",
+            ),
+        ],
+        {
+            "maximize-false": dict(lr=0.01, momentum=0.9, nesterov=True, maximize=False),
+            "lecture": dict(
+                lr=StepDecay(0.01, 10), momentum=0.9, nesterov=True, momentum_form="lecture"
+            ),
+            "torch7-nag": dict(
+                lr=0.01,
+                momentum=0.9,
+                nesterov=True,
+                momentum_form="lecture",
+                lookahead_gradient=True,
+            ),
+        },
+    ),
+    "adagrad": Case(
+        (Adagrad, dict(lr=1e-2)),
+        [
+            *NON_POSITIVE_LR,
+            *NON_POSITIVE_EPS,
+            (dict(initial_accumulator_value=-1), ValueError, "initial_accumulator_value"),
+        ],
+        {
+            "options": dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1),
+            "lecture": dict(lr=0.1, eps_inside_sqrt=True, weight_decay=0.1),
+        },
+    ),
+    "rmsprop": Case(
+        (RMSprop, dict(alpha=0.99)),
+        [
+            *NON_POSITIVE_LR,
+            *NON_POSITIVE_EPS,
+            NEGATIVE_MOMENTUM,
+            (dict(alpha=1.0), ValueError, "alpha"),
+        ],
+        {
+            "centered-momentum": dict(lr=0.01, centered=True, momentum=0.9),
+            "lecture": dict(lr=0.01, eps_inside_sqrt=True),
+        },
+    ),
+    "adam": Case(
+        (Adam, dict(betas=(0.9, 0.999))),
+        [
+            *NON_POSITIVE_LR,
+            *NON_POSITIVE_EPS,
+            *BETAS_OUTSIDE_UNIT_INTERVAL,
+            (dict(betas=(0.9,)), ValueError, "pair"),
+            (dict(betas=(0.9, 0.99, 0.999)), ValueError, "pair"),
+            (dict(eps_hat=True, eps_inside_sqrt=True), ValueError, "not both"),
+            (dict(betas=0.9), TypeError, None),
+        ],
+        {
+            "amsgrad": dict(lr=0.01, amsgrad=True, weight_decay=0.1),
+            "torch7": dict(lr=0.01, eps_hat=True),
+            "lecture": dict(lr=0.01, bias_correction=False, eps_inside_sqrt=True),
+        },
+    ),
+    "adamw": Case(
+        (AdamW, dict(weight_decay=1e-2)),
+        [*NON_POSITIVE_LR, *NON_POSITIVE_EPS, *BETAS_OUTSIDE_UNIT_INTERVAL],
+        {"default": dict(lr=0.01, maximize=False)},
+    ),
+    "lbfgs": Case(
+        (LBFGS, dict(history_size=100, line_search_fn=None)),
+        [(dict(lr=-0.1), ValueError, "lr must be >= 0")],  # PyTorch accepts lr = 0
+        NotApplicable(
+            FULL_BATCH,
+            (
+                "test_lbfgs.py::test_a_non_finite_start_is_a_clear_error",
+                "test_lbfgs.py::test_state_dict_resumes_exactly",
+                "test_minimize.py::test_the_second_order_methods_share_one_loop",
+            ),
+        ),
+    ),
+    "bfgs": Case(
+        (BFGS, dict(line_search_fn="strong_wolfe", max_memory=None)),
+        NON_POSITIVE_LR,
+        NotApplicable(
+            FULL_BATCH + "; it also keeps a dense n x n matrix",
+            (
+                "test_minimize.py::test_a_non_finite_start_is_a_clear_error",
+                "test_bfgs.py::test_state_persists_across_steps",
+                "test_minimize.py::test_bfgs_check_size_refuses_a_matrix_over_the_budget",
+            ),
+        ),
+    ),
+    "newton": Case(
+        (Newton, dict(solver="auto")),
+        NON_POSITIVE_LR,
+        NotApplicable(
+            FULL_BATCH,
+            (
+                "test_minimize.py::test_the_second_order_methods_share_one_loop",
+                "test_minimize.py::test_newton_check_size_refuses_only_a_dense_hessian",
+            ),
+        ),
+    ),
 }
+
+CONFIGURED = [
+    pytest.param(name, variant, id=f"{name}-{variant}")
+    for name in applicable(CASES)
+    if not isinstance(CASES[name].configured, NotApplicable)
+    for variant in CASES[name].configured
+]
+
+
+def configured(name, variant):
+    return get(name, **CASES[name].configured[variant])
+
+
+def test_every_registered_optimizer_has_a_case():
+    check_table(CASES, "test_optim_validation")
 
 
 def quadratic(x):
@@ -43,74 +203,21 @@ def quadratic(x):
     return float(0.5 * np.sum(scale * x * x)), scale * x
 
 
-@pytest.mark.parametrize("cls", ALL)
-@pytest.mark.parametrize("lr", [0.0, -0.1])
-def test_non_positive_lr(cls, lr):
-    with pytest.raises(ValueError, match="lr must be > 0"):
-        cls(lr=lr)
-
-
-@pytest.mark.parametrize("cls", [Adam, AdamW])
-@pytest.mark.parametrize("betas", [(1.0, 0.999), (-0.1, 0.999), (0.9, 1.0), (0.9, 1.5)])
-def test_betas_outside_unit_interval(cls, betas):
-    with pytest.raises(ValueError, match=r"betas\[[01]\] must be in \[0, 1\)"):
-        cls(betas=betas)
-
-
-@pytest.mark.parametrize("betas", [(0.9,), (0.9, 0.99, 0.999)])
-def test_betas_must_be_a_pair(betas):
-    with pytest.raises(ValueError, match="pair"):
-        Adam(betas=betas)
-
-
-@pytest.mark.parametrize("cls", [Adagrad, RMSprop, Adam, AdamW])
-@pytest.mark.parametrize("eps", [0.0, -1e-8])
-def test_non_positive_eps(cls, eps):
-    with pytest.raises(ValueError, match="eps must be > 0"):
-        cls(eps=eps)
-
-
-@pytest.mark.parametrize("cls", [SGD, RMSprop])
-def test_negative_momentum(cls):
-    with pytest.raises(ValueError, match="momentum must be >= 0"):
-        cls(momentum=-0.5)
+def keywords_id(keywords):
+    return ",".join(f"{k}={v!r}" for k, v in keywords.items())
 
 
 @pytest.mark.parametrize(
-    "kwargs",
-    [dict(nesterov=True), dict(nesterov=True, momentum=0.9, dampening=0.1)],
-    ids=["no-momentum", "dampening"],
-)
-def test_nesterov_needs_momentum_and_no_dampening(kwargs):
-    with pytest.raises(ValueError, match="nesterov=True requires momentum > 0"):
-        SGD(0.1, **kwargs)
-
-
-@pytest.mark.parametrize(
-    "make, message",
+    "name, keywords, error, match",
     [
-        (lambda: SGD(0.1, momentum=0.9, lookahead_gradient=True), "lookahead_gradient"),
-        (lambda: SGD(0.1, momentum=0.9, dampening=0.5, momentum_form="lecture"), "dampening"),
-        (lambda: SGD(0.1, momentum_form="torch"), "momentum_form"),
-        (lambda: SGD(0.1, weight_decay=-1), "weight_decay"),
-        (lambda: SGD(0.1, lr_decay=-1), "lr_decay"),
-        (lambda: Adagrad(initial_accumulator_value=-1), "initial_accumulator_value"),
-        (lambda: RMSprop(alpha=1.0), "alpha"),
-        (lambda: Adam(eps_hat=True, eps_inside_sqrt=True), "not both"),
-        (lambda: SGD(float("inf")), "finite"),
+        pytest.param(name, *refusal, id=f"{name}-{keywords_id(refusal[0])}")
+        for name in applicable(CASES)
+        for refusal in CASES[name].refused
     ],
 )
-def test_other_bad_combinations(make, message):
-    with pytest.raises(ValueError, match=message):
-        make()
-
-
-@pytest.mark.parametrize(
-    "make", [lambda: SGD("0.1"), lambda: SGD(0.1, nesterov=1), lambda: Adam(betas=0.9)]
-)
-def test_wrong_types_raise_type_error(make):
-    with pytest.raises(TypeError):
-        make()
+def test_bad_hyperparameters_are_refused(name, keywords, error, match):
+    with pytest.raises(error, match=match):
+        get(name, **keywords)
 
 
 @pytest.mark.parametrize("x", [[1.0, 2.0], np.array([1, 2])], ids=["list", "int-array"])
@@ -136,10 +243,10 @@ def nan_after(good_steps, what="gradient"):
     return f
 
 
-@pytest.mark.parametrize("name", sorted(CONFIGURED))
+@pytest.mark.parametrize("name, variant", CONFIGURED)
 @pytest.mark.parametrize("what", ["gradient", "loss"])
-def test_non_finite_evaluation_stops_the_step_and_keeps_x(name, what):
-    opt, f = CONFIGURED[name](), nan_after(3, what)
+def test_non_finite_evaluation_stops_the_step_and_keeps_x(name, variant, what):
+    opt, f = configured(name, variant), nan_after(3, what)
     x = np.linspace(-1, 1, 5)
     for _ in range(3):
         opt.step(f, x)
@@ -150,19 +257,19 @@ def test_non_finite_evaluation_stops_the_step_and_keeps_x(name, what):
     assert opt.state["step"] == state_before["step"]
 
 
-@pytest.mark.parametrize("name", sorted(CONFIGURED))
-def test_state_dict_resumes_bit_for_bit(name):
-    straight, x_straight = CONFIGURED[name](), np.linspace(-1, 1, 7)
+@pytest.mark.parametrize("name, variant", CONFIGURED)
+def test_state_dict_resumes_bit_for_bit(name, variant):
+    straight, x_straight = configured(name, variant), np.linspace(-1, 1, 7)
     for _ in range(40):
         straight.step(quadratic, x_straight)
 
-    first, x = CONFIGURED[name](), np.linspace(-1, 1, 7)
+    first, x = configured(name, variant), np.linspace(-1, 1, 7)
     for _ in range(20):
         first.step(quadratic, x)
     saved = first.state_dict()
     for _ in range(5):  # the saved copy must not follow later steps
         first.step(quadratic, x.copy())
-    resumed = CONFIGURED[name]()
+    resumed = configured(name, variant)
     resumed.load_state_dict(saved)
     for _ in range(20):
         resumed.step(quadratic, x)
@@ -170,9 +277,9 @@ def test_state_dict_resumes_bit_for_bit(name):
     assert resumed.state["step"] == 40
 
 
-@pytest.mark.parametrize("name", sorted(CONFIGURED))
-def test_state_is_plain_numbers_and_arrays(name):
-    opt = CONFIGURED[name]()
+@pytest.mark.parametrize("name, variant", CONFIGURED)
+def test_state_is_plain_numbers_and_arrays(name, variant):
+    opt = configured(name, variant)
     opt.step(quadratic, np.ones(4))
     known = {"step", "momentum_buffer", "sum", "square_avg", "grad_avg"}
     known |= {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"}
@@ -213,8 +320,8 @@ def test_gradient_is_never_modified():
     np.testing.assert_array_equal(grad, [1.0, 2.0, 3.0])
 
 
-@pytest.mark.parametrize("name", sorted(CONFIGURED))
-def test_steps_do_not_allocate_parameter_sized_arrays(name):
+@pytest.mark.parametrize("name, variant", CONFIGURED)
+def test_steps_do_not_allocate_parameter_sized_arrays(name, variant):
     size = 200_000  # 1.6 MB per float64 array: any temporary would show
     scale = np.linspace(0.5, 1.5, size)
     grad = np.empty(size)
@@ -223,7 +330,7 @@ def test_steps_do_not_allocate_parameter_sized_arrays(name):
         np.multiply(scale, x, out=grad)
         return 0.0, grad
 
-    opt, x = CONFIGURED[name](), np.ones(size)
+    opt, x = configured(name, variant), np.ones(size)
     for _ in range(2):  # buffers and workspaces are created here
         opt.step(f, x)
     tracemalloc.start()
@@ -241,23 +348,18 @@ def test_registry_names():
     assert names() == sorted(first_order + ["bfgs", "lbfgs", "newton"])
 
 
-@pytest.mark.parametrize(
-    "name, cls, attributes",
-    [
-        ("sgd", SGD, dict(momentum=0.0, nesterov=False)),
-        ("momentum", SGD, dict(momentum=0.9, nesterov=False)),
-        ("nesterov", SGD, dict(momentum=0.9, nesterov=True)),
-        ("adagrad", Adagrad, dict(lr=1e-2)),
-        ("rmsprop", RMSprop, dict(alpha=0.99)),
-        ("adam", Adam, dict(betas=(0.9, 0.999))),
-        ("AdamW", AdamW, dict(weight_decay=1e-2)),
-    ],
-)
-def test_get_builds_the_named_optimizer(name, cls, attributes):
+@pytest.mark.parametrize("name", applicable(CASES))
+def test_get_builds_the_named_optimizer(name):
+    cls, attributes = CASES[name].builds
     opt = get(name)
     assert type(opt) is cls
     for key, value in attributes.items():
         assert getattr(opt, key) == value
+
+
+def test_names_are_case_insensitive():
+    opt = get("AdamW")
+    assert type(opt) is AdamW and opt.weight_decay == 1e-2
 
 
 def test_get_passes_keywords_and_allows_overrides():
@@ -287,9 +389,9 @@ def test_repr_shows_hyperparameters_not_buffers():
     assert text.startswith("SGD(lr=0.1, momentum=0.9") and "workspace" not in text
 
 
-@pytest.mark.parametrize("name", sorted(CONFIGURED))
-def test_first_order_methods_take_mini_batches_of_any_size(name):
-    opt = CONFIGURED[name]()
+@pytest.mark.parametrize("name, variant", CONFIGURED)
+def test_first_order_methods_take_mini_batches_of_any_size(name, variant):
+    opt = configured(name, variant)
     assert opt.full_batch is False
     assert opt.check_size(10**12) is None
 
@@ -346,7 +448,7 @@ def test_base_class_step_checks_parameters_and_finiteness():
 
 
 def test_look_ahead_gradient_returns_with_x_at_the_real_parameters():
-    opt, x = CONFIGURED["sgd-torch7-nag"](), np.linspace(-1, 1, 5)
+    opt, x = configured("nesterov", "torch7-nag"), np.linspace(-1, 1, 5)
     for _ in range(3):
         opt.step(quadratic, x)
     before, points = x.copy(), []

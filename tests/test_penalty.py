@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -54,7 +53,7 @@ def test_lecture_l2_prefers_spread_weights():
     assert costs == [1.0, 0.25]
 
 
-def test_l2_is_half_of_torch_weight_decay():
+def test_l2_is_half_of_torch_weight_decay(torch):
     model = linear64()
     wd = 0.1
     model.zero_grad()

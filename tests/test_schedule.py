@@ -16,17 +16,14 @@ from gradwise.optim.schedule import (
 )
 from gradwise.optim.sgd import SGD
 
-torch = pytest.importorskip("torch")
-lr_scheduler = torch.optim.lr_scheduler
-
 STEPS = 100
 
 
-def torch_values(initial, make_scheduler, steps=STEPS):
+def torch_values(torch, initial, make_scheduler, steps=STEPS):
     """The lr PyTorch uses at steps 0..steps-1 (scheduler stepped after each step)."""
     param = torch.zeros(1, requires_grad=True)
     optimizer = torch.optim.SGD([param], lr=initial)
-    scheduler = make_scheduler(optimizer)
+    scheduler = make_scheduler(torch.optim.lr_scheduler, optimizer)
     values = []
     for _ in range(steps):
         values.append(optimizer.param_groups[0]["lr"])
@@ -39,42 +36,46 @@ PAIRS = [
     (
         "step",
         StepDecay(0.1, step_size=7, gamma=0.5),
-        lambda o: lr_scheduler.StepLR(o, step_size=7, gamma=0.5),
+        lambda lr_scheduler, o: lr_scheduler.StepLR(o, step_size=7, gamma=0.5),
     ),
     (
         "exponential",
         ExponentialDecay(0.1, rate=0.03),
-        lambda o: lr_scheduler.ExponentialLR(o, gamma=math.exp(-0.03)),
+        lambda lr_scheduler, o: lr_scheduler.ExponentialLR(o, gamma=math.exp(-0.03)),
     ),
     (
         "inverse-time",
         InverseTimeDecay(0.1, rate=0.2),
-        lambda o: lr_scheduler.LambdaLR(o, lambda t: 1 / (1 + 0.2 * t)),
+        lambda lr_scheduler, o: lr_scheduler.LambdaLR(o, lambda t: 1 / (1 + 0.2 * t)),
     ),
     (
         "cosine",
         CosineDecay(0.1, total_steps=STEPS, final=1e-3),
-        lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=STEPS, eta_min=1e-3),
+        lambda lr_scheduler, o: lr_scheduler.CosineAnnealingLR(o, T_max=STEPS, eta_min=1e-3),
     ),
     (
         "cosine-to-zero",
         CosineDecay(0.1, total_steps=STEPS),
-        lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=STEPS),
+        lambda lr_scheduler, o: lr_scheduler.CosineAnnealingLR(o, T_max=STEPS),
     ),
     (
         "warmup",
         LinearWarmup(0.1, warmup_steps=10, start_factor=0.25),
-        lambda o: lr_scheduler.LinearLR(o, start_factor=0.25, end_factor=1.0, total_iters=10),
+        lambda lr_scheduler, o: lr_scheduler.LinearLR(
+            o, start_factor=0.25, end_factor=1.0, total_iters=10
+        ),
     ),
     (
         "warmup-default-start",
         LinearWarmup(0.1, warmup_steps=8),
-        lambda o: lr_scheduler.LinearLR(o, start_factor=1 / 8, end_factor=1.0, total_iters=8),
+        lambda lr_scheduler, o: lr_scheduler.LinearLR(
+            o, start_factor=1 / 8, end_factor=1.0, total_iters=8
+        ),
     ),
     (
         "warmup-then-cosine",
         SequentialSchedule([LinearWarmup(0.1, 10, 0.1), CosineDecay(0.1, 90, 1e-4)], [10]),
-        lambda o: lr_scheduler.SequentialLR(
+        lambda lr_scheduler, o: lr_scheduler.SequentialLR(
             o,
             [
                 lr_scheduler.LinearLR(o, 0.1, 1.0, total_iters=10),
@@ -89,7 +90,7 @@ PAIRS = [
             [LinearWarmup(0.1, 5, 0.2), StepDecay(0.1, 10, 0.5), ExponentialDecay(0.1, 0.05)],
             [5, 40],
         ),
-        lambda o: lr_scheduler.SequentialLR(
+        lambda lr_scheduler, o: lr_scheduler.SequentialLR(
             o,
             [
                 lr_scheduler.LinearLR(o, 0.2, 1.0, total_iters=5),
@@ -103,8 +104,8 @@ PAIRS = [
 
 
 @pytest.mark.parametrize("ours, make_theirs", [p[1:] for p in PAIRS], ids=[p[0] for p in PAIRS])
-def test_matches_torch_scheduler(ours, make_theirs):
-    theirs = torch_values(0.1, make_theirs)
+def test_matches_torch_scheduler(torch, ours, make_theirs):
+    theirs = torch_values(torch, 0.1, make_theirs)
     values = np.array([ours(t) for t in range(STEPS)])
     # PyTorch computes several of these recursively (lr_t from lr_{t-1}): a few ulps apart.
     np.testing.assert_allclose(values, theirs, rtol=1e-12, atol=1e-15)

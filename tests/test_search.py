@@ -151,8 +151,7 @@ def test_search_scores_match_an_independent_cross_validation(digits):
     assert "rank" in search.table() and len(search.table(top=2).splitlines()) == 3
 
 
-def test_any_estimator_with_the_interface_can_be_searched(digits):
-    sklearn = pytest.importorskip("sklearn")
+def test_any_estimator_with_the_interface_can_be_searched(digits, sklearn):
     from sklearn.linear_model import SGDClassifier
 
     assert sklearn
