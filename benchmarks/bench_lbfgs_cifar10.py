@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 import gradwise as gw
-from gradwise.optim.minimize import minimize
+from gradwise.optim import minimize
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared/data/cifar10-jpeg.tar.gz"

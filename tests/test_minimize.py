@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 import gradwise as gw
-from gradwise.optim import descent
+from gradwise.optim import descent, minimize
+from gradwise.optim._minimize import _build, methods
 from gradwise.optim.bfgs import BFGS
 from gradwise.optim.descent import DescentMethod
 from gradwise.optim.lbfgs import LBFGS
-from gradwise.optim.minimize import _build, methods, minimize
 from gradwise.optim.newton import Newton
 from gradwise.optim.registry import register, unregister
 
