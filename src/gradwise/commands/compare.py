@@ -21,8 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DivergenceError
-from ..optim.registry import names as names_in
-from ..optim.registry import spec
+from ..optim.registry import showcase, spec
 from ..storage.atomic import write_json
 from ..training.history import History
 from ._output import output_folder
@@ -36,7 +35,7 @@ from .train import (
 
 def default_optimizers():
     """The optimizers compared when none are named: the registry's ``"compare"`` showcase."""
-    return ",".join(names_in("compare"))
+    return ",".join(showcase("compare"))
 
 
 def register(subparsers):

@@ -38,6 +38,7 @@ from ..errors import DivergenceError
 from ..optim import Optimizer
 from ..optim.registry import get as get_optimizer
 from ..optim.registry import names as optimizer_names
+from ..optim.registry import showcase
 from ..optim.registry import spec as optimizer_spec
 from .surfaces import SURFACES, Surface, get_surface
 
@@ -61,7 +62,7 @@ __all__ = [
 
 def default_optimizers():
     """The optimizers a race runs when none are named: the registry's ``"race"`` showcase."""
-    return tuple(optimizer_names("race"))
+    return tuple(showcase("race"))
 
 
 @dataclass(frozen=True)

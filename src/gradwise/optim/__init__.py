@@ -15,7 +15,7 @@ from .bfgs import BFGS
 from .lbfgs import LBFGS
 from .line_search import LineSearchResult, backtracking, strong_wolfe
 from .newton import Newton
-from .registry import OptimizerSpec, get, make, names, register, spec, unregister
+from .registry import OptimizerSpec, get, make, names, register, showcase, spec, unregister
 from .rmsprop import RMSprop
 from .schedule import (
     CosineDecay,
@@ -56,6 +56,7 @@ __all__ = [
     "minimize",
     "names",
     "register",
+    "showcase",
     "spec",
     "strong_wolfe",
     "unregister",

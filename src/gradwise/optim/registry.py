@@ -96,9 +96,15 @@ def unregister(name):
     _SPECS.pop(_key(name), None)
 
 
-def names(showcase=None):
-    """The known optimizer names, sorted (only those of one ``showcase`` group if given)."""
-    return sorted(n for n, s in _SPECS.items() if showcase is None or showcase in s.showcase)
+def names():
+    """The known optimizer names, sorted."""
+    return sorted(_SPECS)
+
+
+def showcase(group):
+    """The names in one group of default runs (``"race"``, ``"compare"``), in the order they
+    were registered: the lecture's order, SGD first."""
+    return [n for n, s in _SPECS.items() if group in s.showcase]
 
 
 def spec(name):
