@@ -1,5 +1,7 @@
 """k-nearest neighbours: cross-validation accuracy against k."""
 
+from matplotlib.ticker import NullFormatter
+
 from .style import new_figure, save_figure
 
 
@@ -12,6 +14,7 @@ def plot_accuracy(ks, accuracy, path, title=""):
     ax.errorbar(ks, accuracy.mean(axis=0), yerr=accuracy.std(axis=0), color="#0072B2", capsize=3)
     ax.set_xscale("log")
     ax.set_xticks(ks, [str(k) for k in ks])
+    ax.xaxis.set_minor_formatter(NullFormatter())  # only the k that were tried are labelled
     ax.set_xlabel("k (log scale)")
     ax.set_ylabel("cross-validation accuracy")
     ax.set_title(f"k-nearest neighbours: accuracy vs k ({title})")
