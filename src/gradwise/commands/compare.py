@@ -13,7 +13,6 @@ objective minus the lowest objective any run reached at any epoch. The folder ``
 receives ``compare.json``, each run's ``<optimizer>/history.json`` and ``curves.png``.
 """
 
-import inspect
 import math
 import time
 from pathlib import Path
@@ -21,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DivergenceError
-from ..optim.registry import showcase, spec
+from ..optim.registry import make, showcase, spec
 from ..storage.atomic import write_json
 from ..training.history import History
 from ._output import output_folder
@@ -137,8 +136,7 @@ def run(args):
 
 def _classifier(settings, name, lr):
     clf = build_classifier(settings, optimizer=name, lr=lr)
-    found = spec(name)
-    if found.is_full_batch and "max_iter" in inspect.signature(found.factory).parameters:
+    if spec(name).is_full_batch and hasattr(make(name, lr), "max_iter"):
         # One iteration of a full-batch method per epoch: about the same budget of passes
         # over the data as one minibatch epoch.
         clf.set_params(optimizer_options={"max_iter": 1})
