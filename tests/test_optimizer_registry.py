@@ -110,3 +110,14 @@ def test_a_dense_method_too_large_for_memory_is_refused_in_one_line(tmp_path, ca
 def test_unknown_names_list_the_registered_ones(half_step):
     with pytest.raises(ValueError, match="unknown optimizer 'adamax'; known: .*test-half-step"):
         SoftmaxClassifier(optimizer="adamax").fit(*digits())
+
+
+def test_compare_gives_full_batch_methods_one_iteration_per_epoch(tmp_path):
+    out = tmp_path / "cmp"
+    code = main(["compare", "--data", "digits", "--epochs", "3", "--optimizers",
+                 "sgd,lbfgs,bfgs", "--quiet", "--out", str(out)])  # fmt: skip
+    assert code == 0
+    runs = {r["optimizer"]: r for r in json.loads((out / "compare.json").read_text())["runs"]}
+    assert runs["sgd"]["passes"] == 3
+    for name in ("lbfgs", "bfgs"):  # one iteration: its start and one line-search point
+        assert runs[name]["passes"] <= 2 * 3, runs[name]
