@@ -3,8 +3,16 @@
 For each checked coordinate i, ``numerical_i = (f(x + eps e_i) - f(x - eps e_i)) / (2 eps)``
 and the relative error is ``|a - n| / max(|a|, |n|, floor)``, where ``floor`` is the size of
 a derivative that the finite difference cannot resolve from rounding noise in ``f``. The
-usual verdicts (float64): below 1e-7 fine; up to 1e-4 fine near kinks, else suspicious;
-above 1e-2 the gradient is wrong.
+verdicts (float64, cs231n's bands): below 1e-7 fine; up to 1e-4 fine near kinks, else
+suspicious; from 1e-3 (``torch.autograd.gradcheck``'s rtol) the gradient is wrong, so a
+gradient 1% off (error 0.0099) fails.
+
+Like ``torch.autograd.gradcheck``, the check is made in float64: a float32 objective built
+by :func:`gradwise.objective` is checked on a float64 copy (``Objective.in_float64``) and
+its own gradient compared with the copy's (fine below 1e-4). A low-precision callable
+without that is checked on its own values with ``eps = cbrt(machine eps)`` and a floor of
+its loss's rounding (fine below 1e-3), with a warning; there, a kink within ``eps`` of a
+coordinate can still read as an error. ``str(report)`` says which precision was used.
 
 Kinks (ReLU, hinge or |w| at 0) make the two-sided difference meaningless for coordinates
 whose ``+-eps`` interval straddles one. Such a coordinate is recognised by its one-sided
