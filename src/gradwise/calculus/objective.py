@@ -5,6 +5,8 @@ and its gradient with respect to the model's flat parameter vector (see
 :func:`gradwise.nn.flatten`). This is the torch7 ``optim`` contract (``opfunc``) in Python.
 """
 
+import copy
+
 import numpy as np
 
 from ..nn.flat import flatten, parameter_blocks
@@ -74,6 +76,18 @@ class Objective:
             value += self.penalty.forward(self.model)
             self.penalty.backward(self.model)
         return value, self.g
+
+    def in_float64(self, x=None):
+        """A float64 copy of this objective: the model, loss, penalty and data copied and
+        converted, at ``x`` (default: this objective's own). This objective is untouched.
+        :func:`gradwise.gradient_check` checks a float32 objective on such a copy."""
+        model = copy.deepcopy(self.model)
+        model._flat = None
+        flatten(model, np.float64)
+        X = np.ascontiguousarray(self.X, dtype=np.float64)
+        f = Objective(model, copy.deepcopy(self.loss), X, self.y, copy.deepcopy(self.penalty))
+        f.x[...] = self.x if x is None else x
+        return f
 
     def blocks(self):
         """Where each named parameter lives in ``x`` (used by the gradient check report)."""
