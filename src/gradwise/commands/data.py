@@ -86,6 +86,14 @@ def run_show(args):
     ds = _load(args)
     X = ds.X_train if args.split == "train" else ds.X_test
     y = ds.y_train if args.split == "train" else ds.y_test
+    import numpy as np
+
+    largest = int(np.bincount(np.asarray(y, dtype=np.int64)).max()) if len(y) else 0
+    if args.per_class > largest:
+        raise ValueError(
+            f"--per-class {args.per_class} is more than the largest class holds "
+            f"({largest} images in the {args.split} split of {ds.name})"
+        )
     from ..plot.samples import sample_picture  # matplotlib: only when drawing
 
     title = f"{ds.name} ({args.split})"
@@ -93,5 +101,3 @@ def run_show(args):
                    seed=args.seed, is_image=ds.is_image)  # fmt: skip
     print(f"wrote {args.out}")
     return 0
-
-

@@ -37,8 +37,7 @@ def register(subparsers):
 
 
 def run(args):
-    if args.margin < 0:
-        raise ValueError(f"--margin must be >= 0, got {args.margin}")
+    check_margin("--margin", args.margin)
     from ..estimators import load as load_classifier
 
     clf = load_classifier(args.model)
@@ -54,8 +53,16 @@ def run(args):
     return 0
 
 
+def check_margin(name, margin):
+    """The SVM margin must be a finite number >= 0 (NaN would print every loss as 0)."""
+    if not 0 <= margin < math.inf:
+        raise ValueError(f"{name} must be a finite number >= 0, got {margin}")
+    return margin
+
+
 def explain(scores, classes, label, *, margin=1.0, label_given=True):
     """The worked example as text: softmax steps, loss in both logs, SVM margins."""
+    check_margin("margin", margin)
     scores = np.asarray(scores, dtype=np.float64)
     y = classes.index(label)
     shift = float(scores.max()) if scores.max() > EXP_LIMIT else 0.0

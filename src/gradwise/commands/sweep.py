@@ -14,6 +14,7 @@ command again skips the trials already in ``trials.jsonl``.
 """
 
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -98,7 +99,7 @@ def run(args):
     started = time.perf_counter()
     space = search_space(args)
     estimator = build_estimator(args)
-    check_names(estimator, space)
+    check_values(estimator, space)
     executor = get_executor(args.executor, workers=args.workers, address=args.address)
     for name in ("trials", "grid_points", "top"):
         if getattr(args, name) < 1:
@@ -196,19 +197,45 @@ def search_space(args):
     return space
 
 
-def check_names(estimator, space):
-    """Refuse a listed name that no trial could use (``--optimizer adamax``, ``--augment
-    rotate``) before any trial runs, instead of recording every trial that draws it as
-    failed."""
+#: A sweep's stricter floor for a parameter the classifier allows lower: a trial of 0
+#: epochs is never trained, so it would score its initial weights.
+SWEEP_AT_LEAST = {"epochs": 1}
+
+
+def check_values(estimator, space):
+    """Refuse, before any trial runs or any file is written, a searched value that no trial
+    could use: each value of a list and both ends of a range (``--reg -1``, ``--batch-size
+    0``, ``--lr 0:1``, ``--epochs 0``, an unknown ``--optimizer adamax``) is checked by the
+    estimator's declared parameter check, and a listed name also by a whole trial's checks
+    (instead of recording every trial that draws it as failed)."""
+    params = type(estimator).params
     for flag, (param, names_only) in SEARCHED.items():
-        if not names_only or param not in space:
+        if param not in space:
             continue
-        for value in space[param].values:
-            trial = type(estimator)(**{**estimator.get_params(), param: value})
+        name = "--" + flag.replace("_", "-")
+        for value in dimension_values(space[param]):
             try:
-                trial._check_params()
+                if names_only:  # a whole trial's checks, which also see the other settings
+                    trial = type(estimator)(**{**estimator.get_params(), param: value})
+                    trial._check_params()
+                    continue
+                params[param].check(name, value)
+                low = SWEEP_AT_LEAST.get(param)
+                if low is not None and value < low:
+                    raise ValueError(f"{name} must be >= {low} in a sweep, got {value!r}")
             except (TypeError, ValueError) as err:
-                raise ValueError(f"--{flag.replace('_', '-')}: {err}") from None
+                message = str(err)
+                raise ValueError(message if name in message else f"{name}: {message}") from None
+
+
+def dimension_values(dimension):
+    """The values that stand for ``dimension`` in the checks: a list's values, a range's
+    two ends (as the integers an ``:int`` range rounds to)."""
+    if isinstance(dimension, Choice):
+        return list(dimension.values)
+    if dimension.integer:
+        return [math.ceil(dimension.low), math.floor(dimension.high)]
+    return [dimension.low, dimension.high]
 
 
 def build_estimator(args):
@@ -245,5 +272,3 @@ def _params_text(params):
 
 def _plain_params(params):
     return json.loads(json.dumps(params, default=repr))
-
-

@@ -20,6 +20,7 @@ A fitted classifier has ``model`` (the :mod:`gradwise.nn` module), ``classes_``,
 """
 
 import math
+import numbers
 
 import numpy as np
 
@@ -137,6 +138,9 @@ class Classifier(BaseEstimator):
             raise ValueError(
                 f"y must be 1-D with one label per row of X ({len(X)}), got shape {y.shape}"
             )
+        check_labels("y", y)
+        if classes is not None:
+            check_labels("classes", np.asarray(classes))
         self.classes_ = np.unique(y) if classes is None else _distinct(classes)
         if len(self.classes_) < 2:
             raise ValueError(f"a classifier needs at least 2 classes, got {len(self.classes_)}")
@@ -326,6 +330,30 @@ def _check_inputs(X):
     if not (np.issubdtype(X.dtype, np.integer) or np.issubdtype(X.dtype, np.floating)):
         raise TypeError(f"X must be numeric, got dtype {X.dtype}")
     return X
+
+
+def check_labels(name, labels):
+    """``labels`` (an array) must be all numbers or all strings, none missing: ``None`` or
+    NaN cannot be sorted into classes nor told apart, so they are refused by name."""
+    if labels.dtype.kind == "f" and not np.isfinite(labels).all():
+        raise ValueError(f"{name} holds a NaN or infinite label; every label must be a class")
+    if labels.dtype.kind != "O":
+        return
+    kinds = set()
+    for label in labels.tolist():
+        if isinstance(label, str):
+            kinds.add("strings")
+        elif isinstance(label, numbers.Real) and not isinstance(label, bool):
+            if label != label:  # NaN
+                raise ValueError(f"{name} holds a NaN label; every label must be a class")
+            kinds.add("numbers")
+        else:
+            raise TypeError(
+                f"{name} must hold numbers or strings, got the label {label!r} "
+                f"({type(label).__name__})"
+            )
+    if len(kinds) > 1:
+        raise TypeError(f"{name} mixes numbers and strings; use one kind of label")
 
 
 def encode_labels(y, classes):

@@ -1,5 +1,8 @@
 """A fully connected network, for comparison with the linear classifiers."""
 
+import math
+import numbers
+
 import numpy as np
 
 from .. import nn
@@ -12,14 +15,26 @@ def layer_sizes(name, hidden):
     if isinstance(hidden, int | np.integer) and not isinstance(hidden, bool):
         hidden = (hidden,)
     try:
-        sizes = [int(h) for h in hidden]
+        sizes = [_whole(h) for h in hidden]
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be layer sizes like (100,), got {hidden!r}") from None
+    if any(size is None for size in sizes):
+        raise ValueError(f"{name} layer sizes must be whole numbers, got {hidden!r}")
     if not sizes:
         raise ValueError(f"{name} must name at least one layer size, e.g. (100,)")
     if any(h < 1 for h in sizes):
         raise ValueError(f"{name} layer sizes must be >= 1, got {hidden!r}")
     return sizes
+
+
+def _whole(size):
+    """``size`` as an ``int`` if it is a whole number (``10`` or ``10.0``), else ``None``
+    (``10.5`` is not silently ``10``); ``TypeError`` for what is not a number at all."""
+    if isinstance(size, bool | np.bool_) or not isinstance(size, numbers.Real):
+        raise TypeError(size)
+    if isinstance(size, numbers.Integral):
+        return int(size)
+    return int(size) if math.isfinite(size) and float(size).is_integer() else None
 
 
 class MLPClassifier(Classifier):

@@ -3,7 +3,7 @@
 import numpy as np
 
 from .._validate import choice, count
-from .module import Module
+from .module import Module, not_run_yet
 
 INITS = ("gaussian", "xavier", "he", "zeros")
 
@@ -56,6 +56,8 @@ class Linear(Module):
         return scores
 
     def backward(self, grad_output, need_input_grad=True):
+        if self._input is None:
+            not_run_yet(self)
         # grad_W += X^T G and grad_b += sum_rows G; dX = G W^T.
         self.grad_weight += self._input.T @ grad_output
         self.grad_bias += grad_output.sum(axis=0)

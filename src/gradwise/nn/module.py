@@ -10,6 +10,14 @@ import numpy as np
 from .description import Describable
 
 
+def not_run_yet(module):
+    """Raise the ``ValueError`` of a ``backward`` called before any ``forward``."""
+    raise ValueError(
+        f"{type(module).__name__}.backward was called before forward: call forward(input) "
+        "first (backward uses what forward kept)"
+    )
+
+
 class Module(Describable, kind="layer"):
     """Base class. A module with parameters lists their names in ``param_names``; each
     parameter ``name`` has a gradient array ``grad_<name>`` of the same shape. Every
@@ -27,6 +35,15 @@ class Module(Describable, kind="layer"):
 
     def __call__(self, input):
         return self.forward(input)
+
+    #: What ``forward`` saves for ``backward`` (an input, an output or a mask).
+    _SAVED_BY_FORWARD = frozenset({"_input", "_output", "_mask"})
+
+    def __getattr__(self, name):
+        # Reached only when normal lookup fails, so the forward/backward path pays nothing.
+        if name in Module._SAVED_BY_FORWARD:
+            not_run_yet(self)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def children(self):
         """Directly contained modules (containers override this)."""

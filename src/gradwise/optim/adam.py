@@ -64,7 +64,7 @@ class Adam(Optimizer):
     def update(self, x, g):
         t = self.state["step"] + 1  # this step's number, counted from 1
         lr, eps = self.hyper("lr"), self.hyper("eps")
-        beta1, beta2 = (self.resolve(beta) for beta in self.betas)
+        beta1, beta2 = (self.resolve(b, n) for b, n in zip(self.betas, _BETA_NAMES, strict=True))
         work = self.workspace("step", x)
         exp_avg = moving_average(self.buffer("exp_avg", x), g, beta1, work)
         exp_avg_sq = moving_average_of_squares(self.buffer("exp_avg_sq", x), g, beta2, work)
@@ -124,6 +124,9 @@ class AdamW(Adam):
         if weight_decay:  # decoupled: x itself shrinks, before the Adam step (PyTorch's order)
             x *= 1 - self.hyper("lr") * weight_decay
         super().update(x, g)
+
+
+_BETA_NAMES = ("betas[0]", "betas[1]")
 
 
 def _check_betas(betas):

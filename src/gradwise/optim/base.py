@@ -11,6 +11,7 @@ steps taken so far), resolved once per step by :meth:`Optimizer.hyper`.
 """
 
 import math
+import numbers
 
 import numpy as np
 
@@ -134,16 +135,40 @@ class Optimizer:
 
     def hyper(self, name):
         """The value of hyperparameter ``name`` at the current step (schedules resolved)."""
-        return self.resolve(getattr(self, name))
+        return self.resolve(getattr(self, name), name)
 
-    def resolve(self, value):
-        """``value`` itself, or ``value(t)`` if it is a schedule (``t`` = steps taken so far)."""
-        return float(value(self.state["step"])) if callable(value) else value
+    def resolve(self, value, name=None):
+        """``value`` itself, or ``value(t)`` if it is a schedule (``t`` = steps taken so far).
+
+        A schedule's value must be a finite number >= 0 (no hyperparameter of an optimizer
+        may be negative): a ``ValueError`` naming ``name`` and the step otherwise, before
+        the step moves ``x``. Numbers were checked when the optimizer was built.
+        """
+        if not callable(value):
+            return value
+        t = self.state["step"]
+        resolved = float(value(t))
+        # One chained comparison: False for a negative value, NaN and inf alike.
+        if not 0.0 <= resolved < math.inf:
+            if name is None:  # the attribute that holds this schedule, else a generic word
+                held = (k for k, v in vars(self).items() if v is value)
+                name = next(held, "a hyperparameter")
+            raise ValueError(
+                f"{name} from its schedule is {resolved} at step {t}: "
+                f"{type(self).__name__} needs a finite value >= 0 at every step"
+            )
+        return resolved
 
     def evaluate(self, f, x):
         """Call ``f(x)``; raise :class:`DivergenceError` (``x`` untouched) if not finite."""
         loss, grad = f(x)
         loss = float(loss)
+        if getattr(grad, "shape", None) != x.shape:
+            got = getattr(grad, "shape", type(grad).__name__)
+            raise ValueError(
+                f"{type(self).__name__}: f returned a gradient of shape {got} for x of shape "
+                f"{x.shape}; the gradient must be an array shaped like x"
+            )
         # One reduction finds NaN/Inf in grad without allocating a mask.
         if not (math.isfinite(loss) and math.isfinite(float(np.sum(grad)))):
             if not math.isfinite(loss) or not np.isfinite(grad).all():
@@ -166,8 +191,13 @@ class Optimizer:
         """
         if "step" not in state:
             raise ValueError("optimizer state must contain 'step'")
+        step = _state_value(state["step"])
+        if isinstance(step, float) and step.is_integer():
+            step = int(step)  # a count saved as a float (JSON, a tensor) is still a count
+        if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
+            raise ValueError(f"optimizer state 'step' must be an integer >= 0, got {step!r}")
         self.state = {k: _state_value(v) for k, v in state.items()}
-        self.state["step"] = int(self.state["step"])
+        self.state["step"] = int(step)
 
     def buffer(self, name, like, fill=0.0):
         """The state array ``name``, created (filled with ``fill``) the first time it is needed.

@@ -95,6 +95,12 @@ class DescentMethod(Optimizer):
     # -- the loop ---------------------------------------------------------------------------
 
     def step(self, f, x):
+        self.check_parameters(x)
+        if x.ndim != 1:
+            raise ValueError(
+                f"{type(self).__name__}: x must be a 1-D vector (a model's flat parameters), "
+                f"got shape {x.shape}"
+            )
         state = self.state
         search = as_line_search(self.line_search_fn)
         loss, grad = self.evaluate(f, x)

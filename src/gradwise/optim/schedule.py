@@ -40,7 +40,7 @@ class StepDecay(Schedule):
     """
 
     def __init__(self, initial, step_size, gamma=0.5):
-        self.initial = _finite("initial", initial)
+        self.initial = _value("initial", initial)
         self.step_size = count("step_size", step_size)
         self.gamma = positive("gamma", gamma)
 
@@ -55,7 +55,7 @@ class ExponentialDecay(Schedule):
     """
 
     def __init__(self, initial, rate):
-        self.initial = _finite("initial", initial)
+        self.initial = _value("initial", initial)
         self.rate = non_negative("rate", rate)
 
     def value(self, t):
@@ -71,7 +71,7 @@ class InverseTimeDecay(Schedule):
     """
 
     def __init__(self, initial, rate):
-        self.initial = _finite("initial", initial)
+        self.initial = _value("initial", initial)
         self.rate = non_negative("rate", rate)
 
     def value(self, t):
@@ -87,9 +87,9 @@ class CosineDecay(Schedule):
     """
 
     def __init__(self, initial, total_steps, final=0.0):
-        self.initial = _finite("initial", initial)
+        self.initial = _value("initial", initial)
         self.total_steps = count("total_steps", total_steps)
-        self.final = _finite("final", final)
+        self.final = _value("final", final)
 
     def value(self, t):
         if t >= self.total_steps:
@@ -108,7 +108,7 @@ class LinearWarmup(Schedule):
     """
 
     def __init__(self, target, warmup_steps, start_factor=None):
-        self.target = _finite("target", target)
+        self.target = _value("target", target)
         self.warmup_steps = count("warmup_steps", warmup_steps)
         if start_factor is None:
             start_factor = 1.0 / self.warmup_steps
@@ -158,9 +158,15 @@ def with_warmup(schedule, warmup_steps, start_factor=None):
     return SequentialSchedule([warmup, schedule], [warmup_steps])
 
 
-def _finite(name, value):
+def _value(name, value):
+    """A schedule's start or end value: a finite real number >= 0, as every hyperparameter
+    an optimizer accepts is (a negative learning rate would climb the loss)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite real number, got {value!r}")
+        raise ValueError(f"{name} must be a finite real number >= 0, got {value!r}")
+    if value < 0:
+        raise ValueError(
+            f"{name} must be >= 0 (a schedule's values are hyperparameters), got {value!r}"
+        )
     return value
 
 
@@ -181,6 +187,8 @@ def from_spec(spec, lr, steps_per_epoch, epochs):
         numbers = [float(a) for a in args]
     except ValueError:
         raise ValueError(f"bad schedule {spec!r}: expected {SCHEDULE_HELP}") from None
+    if not all(0 <= n < math.inf for n in numbers):
+        raise ValueError(f"bad schedule {spec!r}: its numbers must be finite and >= 0")
     allowed = {"none": 0, "step": 2, "exp": 1, "inv": 1, "cosine": 1}
     required = {"none": 0, "step": 1, "exp": 1, "inv": 1, "cosine": 0}
     if name not in allowed or not required[name] <= len(numbers) <= allowed[name]:

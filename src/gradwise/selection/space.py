@@ -24,6 +24,9 @@ class Choice:
         values = tuple(native_value(v) for v in values)
         if not values:
             raise ValueError("a choice needs at least one value, got an empty list")
+        for value in values:
+            if isinstance(value, numbers.Real) and not math.isfinite(value):
+                raise ValueError(f"values must be finite numbers, got {value}")
         self.values = values
 
     def sample(self, rng):
