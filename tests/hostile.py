@@ -2,11 +2,14 @@
 would, in a subprocess under an address-space limit, and check that it ends in one clear line
 and that every file that existed before is still there, byte for byte."""
 
+import os
 import resource
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import gradwise as gradwise_package
 
 #: The address-space limit of every command line of the tables: a command that would need
 #: more must refuse up front, not meet the kernel's OOM killer.
@@ -30,6 +33,9 @@ def limit_memory():
 
 
 def gradwise(args, cwd, timeout=120, stdin=None):
+    # The package under test, whatever folder the command runs in.
+    src = str(Path(gradwise_package.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
     return subprocess.run(
         [sys.executable, "-m", "gradwise.cli", *map(str, args)],
         capture_output=True,
@@ -38,6 +44,7 @@ def gradwise(args, cwd, timeout=120, stdin=None):
         timeout=timeout,
         preexec_fn=limit_memory,
         stdin=stdin,
+        env=env,
     )
 
 
