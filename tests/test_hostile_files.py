@@ -2,12 +2,13 @@
 already exist, poisoned checkpoints, divergences and non-finite data. Every command line ends
 in one clear line (or finishes its work) and no file that was there is lost."""
 
+import shutil
 import subprocess
 import sys
 
 import pytest
 
-from hostile import limit_memory
+from hostile import Row, check_row, gradwise, limit_memory, snapshot
 
 #: Small and fast: the packaged digits, one or two epochs.
 TRAIN = ["train", "--data", "digits", "--epochs", "1", "--quiet"]
@@ -47,3 +48,67 @@ def test_a_closed_stdout_does_not_stop_the_work(args, made, tmp_path):
     assert "error" not in err and "Traceback" not in err and "Broken pipe" not in err, err
     for name in made:
         assert (tmp_path / name).is_file(), name
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    """A folder every row starts from (a copy each): a trained run ``D`` with a note of the
+    user's beside it, a one-class image folder, a sweep's result and files already there."""
+    from PIL import Image
+
+    folder = tmp_path_factory.mktemp("base")
+    done = gradwise([*TRAIN, "--out", "D"], cwd=folder)
+    assert done.returncode == 0, done.stderr
+    (folder / "D" / "notes.txt").write_text("mine\n")
+    (folder / "one" / "cat").mkdir(parents=True)
+    for i in range(6):
+        Image.new("RGB", (8, 8), (40 * i, 0, 0)).save(folder / "one" / "cat" / f"{i}.png")
+    (folder / "S").mkdir()
+    (folder / "S" / "result.json").write_text('{"sweep": true}\n')
+    for name in ("old.json", "old.png", "old.gif", "C/compare.json"):
+        (folder / name).parent.mkdir(exist_ok=True)
+        (folder / name).write_bytes(b"not yours\n")
+    return folder
+
+
+RUN = ["D/model.npz", "D/history.json", "D/summary.json", "D/checkpoint.npz", "D/log.jsonl"]
+
+ROWS = [
+    # 2. --overwrite keeps the old run whole until the new one has passed every check
+    Row([*TRAIN, "--data", "one/", "--out", "D", "--overwrite"], 2, "2 classes", RUN),
+    Row([*TRAIN, "--val-fraction", "0.9999", "--out", "D", "--overwrite"], 2, "none", RUN),
+    Row([*TRAIN, "--epochs", "2", "--out", "D", "--overwrite"], 0, "", ["D/notes.txt"]),
+]
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[" ".join(map(str, r.args)) for r in ROWS])
+def test_row(row, base, tmp_path):
+    folder = tmp_path / "case"
+    shutil.copytree(base, folder)
+    check_row(row, folder)
+    hidden = [p.name for p in folder.rglob(".*")]
+    assert not hidden, f"temporary files left behind: {hidden}"
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt, MemoryError])
+def test_an_interrupted_overwrite_keeps_the_old_run(error, base, tmp_path, monkeypatch):
+    from gradwise import cli
+    from gradwise.estimators.classifier import Classifier
+
+    folder = tmp_path / "case"
+    shutil.copytree(base, folder)
+    monkeypatch.chdir(folder)
+    before = snapshot(folder, RUN)
+
+    def fail(self, *args, **kwargs):
+        raise error()
+
+    monkeypatch.setattr(Classifier, "fit", fail)
+    argv = [*TRAIN, "--out", "D", "--overwrite"]
+    if error is KeyboardInterrupt:
+        assert cli.main(argv) == 130
+    else:
+        with pytest.raises(MemoryError):
+            cli.main(argv)
+    assert snapshot(folder, RUN) == before
+    assert not list(folder.rglob(".*"))
