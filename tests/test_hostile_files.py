@@ -78,7 +78,28 @@ ROWS = [
     Row([*TRAIN, "--data", "one/", "--out", "D", "--overwrite"], 2, "2 classes", RUN),
     Row([*TRAIN, "--val-fraction", "0.9999", "--out", "D", "--overwrite"], 2, "none", RUN),
     Row([*TRAIN, "--epochs", "2", "--out", "D", "--overwrite"], 0, "", ["D/notes.txt"]),
-]
+    # 3. no command writes over a file it did not make, unless --overwrite; never its input
+    Row(["evaluate", "D", "--json", "D/model.npz"], 2, "reads", RUN),
+    Row(["evaluate", "D", "--json", "D/model.npz", "--overwrite"], 2, "reads", RUN),
+    Row(["evaluate", "D/model.npz", "--plot", "D/model.npz"], 2, "reads", RUN),
+    Row(["evaluate", "D", "--json", "old.json"], 2, "--overwrite", ["old.json"]),
+    Row(["evaluate", "D", "--plot", "old.png"], 2, "--overwrite", ["old.png"]),
+    Row(["evaluate", "D", "--json", "old.json", "--overwrite"], 0, "", RUN),
+    Row(["evaluate", "D", "--json", "new.json"], 0, "", RUN),
+    Row(["knn", "--data", "digits", "--k", "1", "--folds", "2", "--out", "S"], 2, "result.json",
+        ["S/result.json"]),
+    Row(["knn", "--data", "digits", "--k", "1", "--folds", "2", "--out", "S", "--overwrite"], 0),
+    Row(["templates", "D", "--out", "old.png"], 2, "--overwrite", ["old.png"]),
+    Row(["templates", "D", "--out", "D/model.npz", "--overwrite"], 2, "reads", RUN),
+    Row(["templates", "D", "--out", "old.png", "--overwrite"], 0, "", RUN),
+    Row(["landscape", "--steps", "5", "--out", "old.png"], 2, "--overwrite", ["old.png"]),
+    Row(["landscape", "--steps", "5", "--out", "old.gif"], 2, "old.gif", ["old.gif", "old.png"]),
+    Row(["landscape", "--steps", "5", "--out", "old.png", "--overwrite"], 0),
+    Row(["compare", "--data", "digits", "--epochs", "1", "--optimizers", "sgd", "--out", "C"], 2,
+        "compare.json", ["C/compare.json"]),
+    Row(["compare", "--data", "digits", "--epochs", "1", "--optimizers", "sgd", "--out", "C",
+         "--overwrite"], 0),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[" ".join(map(str, r.args)) for r in ROWS])
