@@ -5,10 +5,20 @@ in one clear line (or finishes its work) and no file that was there is lost."""
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass, field
 
+import numpy as np
 import pytest
 
 from hostile import Row, check_row, gradwise, limit_memory, snapshot
+
+
+@dataclass
+class Makes(Row):
+    """A row whose command must also leave the files ``makes`` (relative to ``{dir}``)."""
+
+    makes: list = field(default_factory=list)
+
 
 #: Small and fast: the packaged digits, one or two epochs.
 TRAIN = ["train", "--data", "digits", "--epochs", "1", "--quiet"]
@@ -63,6 +73,14 @@ def base(tmp_path_factory):
     (folder / "one" / "cat").mkdir(parents=True)
     for i in range(6):
         Image.new("RGB", (8, 8), (40 * i, 0, 0)).save(folder / "one" / "cat" / f"{i}.png")
+    # N: the run D with a checkpoint whose weights hold a NaN
+    from gradwise.training.checkpoint import FIELDS, load_checkpoint, save_checkpoint
+
+    shutil.copytree(folder / "D", folder / "N")
+    state = load_checkpoint(folder / "N" / "checkpoint.npz")
+    state.x[0] = np.nan
+    fields = {k: getattr(state, k) for k in FIELDS}
+    save_checkpoint(folder / "N" / "checkpoint.npz", fields, state.extra)
     (folder / "S").mkdir()
     (folder / "S" / "result.json").write_text('{"sweep": true}\n')
     for name in ("old.json", "old.png", "old.gif", "C/compare.json"):
@@ -99,6 +117,17 @@ ROWS = [
         "compare.json", ["C/compare.json"]),
     Row(["compare", "--data", "digits", "--epochs", "1", "--optimizers", "sgd", "--out", "C",
          "--overwrite"], 0),
+    # 4. a checkpoint with non-finite weights is refused, and the good model is kept
+    Row([*TRAIN, "--epochs", "2", "--out", "N", "--resume"], 2, "NaN",
+        ["N/model.npz", "N/checkpoint.npz", "N/summary.json"]),
+    # 5. a full-batch divergence is a divergence: stop, say so, write the run, exit 2
+    Makes([*TRAIN, "--batch-size", "full", "--lr", "1e38", "--schedule", "none", "--out", "F"],
+          2, "diverged", makes=["F/model.npz", "F/summary.json", "F/checkpoint.npz"]),
+    Makes(["train", "--quiet", "--epochs", "1", "--batch-size", "full", "--lr", "1e38",
+           "--schedule", "none", "--out", "F"],
+          2, "diverged", makes=["F/model.npz", "F/summary.json", "F/checkpoint.npz"]),
+    Makes([*TRAIN, "--lr", "1e38", "--schedule", "none", "--out", "M"], 2, "diverged",
+          makes=["M/model.npz", "M/summary.json", "M/checkpoint.npz"]),
 ]  # fmt: skip
 
 
@@ -107,6 +136,8 @@ def test_row(row, base, tmp_path):
     folder = tmp_path / "case"
     shutil.copytree(base, folder)
     check_row(row, folder)
+    for name in getattr(row, "makes", []):
+        assert (folder / name).is_file(), f"{name} was not written"
     hidden = [p.name for p in folder.rglob(".*")]
     assert not hidden, f"temporary files left behind: {hidden}"
 
@@ -133,3 +164,37 @@ def test_an_interrupted_overwrite_keeps_the_old_run(error, base, tmp_path, monke
             cli.main(argv)
     assert snapshot(folder, RUN) == before
     assert not list(folder.rglob(".*"))
+
+
+def blobs(n=64, d=8, k=3, seed=0):
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % k
+    return rng.normal(size=(n, d)) + 3 * np.eye(k, d)[y], y
+
+
+def test_after_a_divergence_the_checkpoint_pairs_the_weights_with_their_optimizer_state(
+    tmp_path,
+):
+    import gradwise as gw
+    from gradwise.training.callbacks import Callback, Checkpoint
+    from gradwise.training.checkpoint import load_checkpoint
+
+    X, y = blobs()
+    model = gw.nn.Sequential(gw.nn.Linear(8, 16, init="he"), gw.nn.ReLU(), gw.nn.Linear(16, 3))
+    seen = []
+
+    class Snap(Callback):
+        def on_step_end(self, run):
+            seen.append((run.x.copy(), run.optimizer.state_dict()))
+
+    with np.errstate(all="ignore"), pytest.raises(gw.DivergenceError) as info:
+        gw.fit(model, gw.nn.SoftmaxCrossEntropy(), (X * 100, y),
+               gw.optim.get("momentum", lr=1e6), epochs=50, batch_size=16,
+               callbacks=[Snap(), Checkpoint(tmp_path / "c.npz", every_epochs=0)])  # fmt: skip
+    m = len(info.value.history.loss)
+    saved = load_checkpoint(tmp_path / "c.npz")
+    x, state = seen[m - 2]  # where step m started: after step m - 1
+    np.testing.assert_array_equal(saved.x, x)
+    assert saved.optimizer["step"] == state["step"] == m - 1
+    np.testing.assert_array_equal(saved.optimizer["momentum_buffer"], state["momentum_buffer"])
+    assert np.isfinite(saved.optimizer["momentum_buffer"]).all()

@@ -28,6 +28,7 @@ finite and :class:`~gradwise.errors.DivergenceError` is raised, naming the step,
 and the learning rate; its ``history`` attribute holds the run up to there.
 """
 
+import copy
 import math
 import sys
 import time
@@ -165,7 +166,7 @@ def fit(
 
     f = run.objective = objective(model, loss, X[:rows], y[:rows], penalty)
     batches = _Minibatches(X, y, rows, sampling, full=batch_size is None)
-    last_good = _LastGood(x)
+    last_good = _LastGood(x, optimizer)
     steps_per_epoch = batches.steps_per_epoch
     bar = _progress_bar(progress, total=epochs * steps_per_epoch, done=run.step)
     for cb in run.callbacks:
@@ -183,7 +184,9 @@ def fit(
                         break
                 if run.step_in_epoch < steps_per_epoch:
                     break  # a callback stopped the run mid-epoch
-                record = _epoch_record(run, X, y, val, evaluate_train, steps_per_epoch)
+                record = _checked_epoch_record(
+                    run, f, X, y, val, evaluate_train, steps_per_epoch, last_good
+                )
                 record["seconds"] = time.perf_counter() - started
                 _end_epoch(run, record)
                 bar.set_postfix_str(_postfix(record), refresh=False)
@@ -306,27 +309,68 @@ class _Minibatches:
 
 
 class _LastGood:
-    """The parameters before the last successful step, kept without per-step allocation.
+    """The parameters and optimizer state before the last successful step, kept without
+    per-step allocation of parameter-sized memory.
 
-    Two buffers alternate: before each step ``x`` is copied into one of them; if the step
-    leaves a non-finite loss, the other holds the point the previous step started from, the
-    last one whose loss was finite.
+    Two slots alternate: before each step ``x`` (and the optimizer's state, arrays copied
+    into reused buffers) is copied into one of them; if the step leaves a non-finite loss,
+    the other holds the point the previous step started from, the last one whose loss was
+    finite, with the optimizer state that goes with it.
     """
 
-    def __init__(self, x):
+    def __init__(self, x, optimizer=None):
         self.buffers = (np.empty_like(x), np.empty_like(x))
+        self.states = [None, None]
+        has_state = callable(getattr(optimizer, "state_dict", None)) and callable(
+            getattr(optimizer, "load_state_dict", None)
+        )
+        self.optimizer = optimizer if has_state else None
         self.count = 0
 
     def remember(self, x):
-        np.copyto(self.buffers[self.count % 2], x)
+        slot = self.count % 2
+        np.copyto(self.buffers[slot], x)
+        if self.optimizer is not None:
+            state = getattr(self.optimizer, "state", None)
+            if not isinstance(state, dict):
+                state = self.optimizer.state_dict()
+            self.states[slot] = _copy_state(state, self.states[slot])
         self.count += 1
 
-    def before_failed_step(self):
-        """The start of the failing step (its loss was finite when it began)."""
-        return self.buffers[(self.count - 1) % 2]
+    def restore(self, x, slot):
+        """Put slot ``slot``'s parameters into ``x`` and its state into the optimizer."""
+        np.copyto(x, self.buffers[slot])
+        if self.optimizer is not None and self.states[slot] is not None:
+            self.optimizer.load_state_dict(self.states[slot])
 
-    def before_previous_step(self):
-        return self.buffers[self.count % 2] if self.count >= 2 else None
+    def restore_before_failed_step(self, x):
+        """Back to the start of the last step taken (its loss was finite when it began)."""
+        self.restore(x, (self.count - 1) % 2)
+
+    def restore_last_good(self, x):
+        """Back to where the step before the failing one started (the failing step's own
+        start had a non-finite loss), or to the failing step's start if it was the first."""
+        self.restore(x, self.count % 2 if self.count >= 2 else (self.count - 1) % 2)
+
+
+def _copy_state(state, previous):
+    """A copy of an optimizer's state, its arrays copied into ``previous``'s where they fit."""
+    out = {}
+    for key, value in state.items():
+        old = None if previous is None else previous.get(key)
+        if isinstance(value, np.ndarray):
+            if (
+                isinstance(old, np.ndarray)
+                and old.shape == value.shape
+                and old.dtype == value.dtype
+            ):
+                np.copyto(old, value)
+                out[key] = old
+            else:
+                out[key] = value.copy()
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
 
 
 def _current_lr(optimizer):
@@ -336,16 +380,22 @@ def _current_lr(optimizer):
     return float(optimizer.resolve(lr)) if hasattr(optimizer, "resolve") else float(lr)
 
 
-def _stop_on_divergence(run, f, last_good, lr, err):
+def _stop_on_divergence(run, f, last_good, lr, err, *, at_epoch_end=False):
     """Restore the last weights with a finite loss and raise :class:`DivergenceError`.
 
     The failing step started at a point whose loss was not finite (the step raised, or
     returned that loss), so the last good point is where the step before it started.
+    ``at_epoch_end``: the epoch's measurement found the loss not finite where the last step
+    ended (a full-batch run meets it there), so the last good point is where that step
+    started; the step reported is the next one, which would start from there, as above.
     """
     if err is not None and not isinstance(err, DivergenceError) and not _non_finite(run, f):
         raise err  # an ordinary ValueError (bad labels, say), not a divergence
-    good = last_good.before_previous_step()
-    np.copyto(run.x, good if good is not None else last_good.before_failed_step())
+    # The weights and the optimizer state go back together.
+    if at_epoch_end:
+        last_good.restore_before_failed_step(run.x)
+    else:
+        last_good.restore_last_good(run.x)
     step, epoch = run.step + 1, run.epoch + 1
     where = f"step {step} (epoch {epoch}" + (f", lr={lr:g})" if math.isfinite(lr) else ")")
     advice = f", e.g. lr={lr / 10:g}" if math.isfinite(lr) else ""
@@ -363,13 +413,35 @@ def _stop_on_divergence(run, f, last_good, lr, err):
     raise error from err
 
 
-def _non_finite(run, f):
-    """True when the failure comes from non-finite numbers (weights or scores)."""
+def _non_finite(run, f, *splits):
+    """True when the failure comes from non-finite numbers: the weights, or the scores of
+    ``f``'s rows (or of every split's rows, ``EVAL_ROWS`` at a time)."""
     if not np.isfinite(run.x).all():
         return True
     with np.errstate(all="ignore"):
-        scores = run.model.forward(f.X)
-    return not np.isfinite(scores).all()
+        if not splits:
+            return not np.isfinite(run.model.forward(f.X)).all()
+        for X in splits:
+            for start in range(0, len(X), EVAL_ROWS):
+                if not np.isfinite(run.model.forward(X[start : start + EVAL_ROWS])).all():
+                    return True
+    return False
+
+
+def _checked_epoch_record(run, f, X, y, val, evaluate_train, steps_per_epoch, last_good):
+    """The epoch's record; a divergence (see :func:`_stop_on_divergence`) when the loss
+    where the last step ended is not finite, as a full-batch step's can only be seen here."""
+    lr = run.history.lr[-1] if run.history.lr else _current_lr(run.optimizer)
+    splits = (X,) if val is None else (X, val[0])
+    try:
+        record = _epoch_record(run, X, y, val, evaluate_train, steps_per_epoch)
+    except (ValueError, FloatingPointError):
+        if not _non_finite(run, f, *splits):
+            raise
+        _stop_on_divergence(run, f, last_good, lr, None, at_epoch_end=True)
+    if not math.isfinite(record["train_loss"]):
+        _stop_on_divergence(run, f, last_good, lr, None, at_epoch_end=True)
+    return record
 
 
 def _epoch_record(run, X, y, val, evaluate_train, steps_per_epoch):
