@@ -198,3 +198,34 @@ def test_after_a_divergence_the_checkpoint_pairs_the_weights_with_their_optimize
     assert saved.optimizer["step"] == state["step"] == m - 1
     np.testing.assert_array_equal(saved.optimizer["momentum_buffer"], state["momentum_buffer"])
     assert np.isfinite(saved.optimizer["momentum_buffer"]).all()
+
+
+def _linear():
+    import gradwise as gw
+
+    return gw.nn.Linear(8, 3)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("split", ["data", "val"])
+def test_non_finite_data_is_named_before_the_first_step(bad, split):
+    import gradwise as gw
+
+    X, y = blobs()
+    X_bad = X.copy()
+    X_bad[5, 2] = bad
+    data, val = ((X_bad, y), (X, y)) if split == "data" else ((X, y), (X_bad, y))
+    optimizer = gw.optim.get("sgd", lr=0.1)
+    with pytest.raises(gw.DataError, match=rf"{split}: X holds NaN or Inf .* row 5, column 2"):
+        gw.fit(_linear(), gw.nn.SoftmaxCrossEntropy(), data, optimizer, val=val)
+    assert optimizer.state["step"] == 0  # refused before any step
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", None, 0.1])
+def test_an_optimizer_that_is_not_one_is_a_type_error(optimizer):
+    import gradwise as gw
+
+    with pytest.raises(TypeError, match="optimizer must be an object with step") as info:
+        gw.fit(_linear(), gw.nn.SoftmaxCrossEntropy(), blobs(), optimizer)
+    if isinstance(optimizer, str):
+        assert "got str 'sgd'; build one with gw.optim.get('sgd')" in str(info.value)

@@ -37,7 +37,7 @@ import numpy as np
 
 from .._validate import choice
 from ..calculus.objective import objective
-from ..errors import DivergenceError
+from ..errors import DataError, DivergenceError
 from ..nn.flat import flatten
 from .history import History
 
@@ -132,6 +132,13 @@ def fit(
     choice("sampling", sampling, SAMPLINGS)
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
         raise TypeError(f"seed must be an integer, got {type(seed).__name__}")
+    if not callable(getattr(optimizer, "step", None)):
+        hint = f"; build one with gw.optim.get({optimizer!r})" if isinstance(optimizer, str) else ""
+        raise TypeError(
+            f"optimizer must be an object with step(f, x), got {type(optimizer).__name__} "
+            f"{optimizer!r}"[:200]
+            + hint
+        )
     x, _ = flatten(model)
     check_size = getattr(optimizer, "check_size", None)  # any object with step() will do
     if check_size is not None:
@@ -265,7 +272,23 @@ def _check_data(name, data, dtype, n_classes):
         bad = y.min() if y.min() < 0 else y.max()
         raise ValueError(f"{name}: label {bad} is out of range for {n_classes} classes")
     # One conversion up front (none if X already has the model's dtype), never per step.
-    return np.ascontiguousarray(X, dtype=dtype), y.astype(np.int64, copy=False)
+    X = np.ascontiguousarray(X, dtype=dtype)
+    _check_finite(name, X)
+    return X, y.astype(np.int64, copy=False)
+
+
+def _check_finite(name, X):
+    """Refuse NaN or Inf in the features (else the first step would look like a divergence),
+    naming the first one; one pass, ``EVAL_ROWS`` rows at a time."""
+    for start in range(0, len(X), EVAL_ROWS):
+        finite = np.isfinite(X[start : start + EVAL_ROWS])
+        if not finite.all():
+            row, column = np.argwhere(~finite)[0]
+            value = X[start + row, column]
+            raise DataError(
+                f"{name}: X holds NaN or Inf (the first, {value}, at row {start + row}, "
+                f"column {column}); clean or drop those rows before training"
+            )
 
 
 class _Minibatches:
