@@ -132,13 +132,6 @@ def fit(
     choice("sampling", sampling, SAMPLINGS)
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
         raise TypeError(f"seed must be an integer, got {type(seed).__name__}")
-    if not callable(getattr(optimizer, "step", None)):
-        hint = f"; build one with gw.optim.get({optimizer!r})" if isinstance(optimizer, str) else ""
-        raise TypeError(
-            f"optimizer must be an object with step(f, x), got {type(optimizer).__name__} "
-            f"{optimizer!r}"[:200]
-            + hint
-        )
     x, _ = flatten(model)
     check_size = getattr(optimizer, "check_size", None)  # any object with step() will do
     if check_size is not None:
@@ -146,12 +139,15 @@ def fit(
     n_classes = _output_width(model)
     X, y = _check_data("data", data, x.dtype, n_classes)
     val = None if val is None else _check_data("val", val, x.dtype, n_classes)
+    if isinstance(optimizer, str):
+        _check_optimizer(optimizer)  # a name, not an optimizer: say so before anything else
     if schedule is not None:
         if not callable(schedule):
             raise TypeError(f"schedule must be a callable t -> lr, got {type(schedule).__name__}")
         if not hasattr(optimizer, "lr"):
             raise ValueError(f"{type(optimizer).__name__} has no learning rate to schedule")
         optimizer.lr = schedule
+    _check_optimizer(optimizer)
 
     n = len(y)
     rows = n if batch_size is None else min(int(batch_size), n)
@@ -237,6 +233,16 @@ def _end_epoch(run, record):
         cb.on_epoch_end(run, record)
 
 
+def _check_optimizer(optimizer):
+    if not callable(getattr(optimizer, "step", None)):
+        hint = f"; build one with gw.optim.get({optimizer!r})" if isinstance(optimizer, str) else ""
+        shown = repr(optimizer)[:100]
+        raise TypeError(
+            f"optimizer must be an object with step(f, x), got {type(optimizer).__name__} "
+            f"{shown}{hint}"
+        )
+
+
 def _check_count(name, value, minimum):
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
@@ -279,9 +285,10 @@ def _check_data(name, data, dtype, n_classes):
 
 def _check_finite(name, X):
     """Refuse NaN or Inf in the features (else the first step would look like a divergence),
-    naming the first one; one pass, ``EVAL_ROWS`` rows at a time."""
-    for start in range(0, len(X), EVAL_ROWS):
-        finite = np.isfinite(X[start : start + EVAL_ROWS])
+    naming the first one; one pass, in blocks of about 64K values (small next to X)."""
+    rows = max(1, 2**16 // max(1, X.shape[1]))
+    for start in range(0, len(X), rows):
+        finite = np.isfinite(X[start : start + rows])
         if not finite.all():
             row, column = np.argwhere(~finite)[0]
             value = X[start + row, column]
