@@ -229,3 +229,9 @@ def test_an_optimizer_that_is_not_one_is_a_type_error(optimizer):
         gw.fit(_linear(), gw.nn.SoftmaxCrossEntropy(), blobs(), optimizer)
     if isinstance(optimizer, str):
         assert "got str 'sgd'; build one with gw.optim.get('sgd')" in str(info.value)
+
+
+def test_predict_with_a_closed_stdout_ends_quietly(base):
+    images = [base / "one" / "cat" / f"{i}.png" for i in range(6)]
+    code, err = closed_stdout(["predict", base / "D", *images], base)
+    assert code == 0 and not err, err
