@@ -8,6 +8,7 @@ line and exit with code 2; nothing else is caught.
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 
@@ -29,12 +30,53 @@ def build_parser():
     return parser
 
 
+class _ClosedPipeSafe:
+    """``sys.stdout`` while a command runs: once the reader has gone (``gradwise train |
+    head -1``), the first ``BrokenPipeError`` points the stream at ``os.devnull`` and every
+    later line is dropped, so the command finishes its files instead of stopping there."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self.closed_pipe = False
+
+    def write(self, text):
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._reader_gone()
+            return len(text)
+
+    def flush(self):
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._reader_gone()
+
+    def _reader_gone(self):
+        self.closed_pipe = True
+        try:
+            # The usual recipe: devnull on the same descriptor, so whatever the stream still
+            # buffers (and Python's flush at exit) goes nowhere instead of failing again.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, self._stream.fileno())
+            finally:
+                os.close(devnull)
+        except (AttributeError, OSError, ValueError):
+            self._stream = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    stdout = sys.stdout
+    sys.stdout = _ClosedPipeSafe(stdout)
     try:
         return int(args.func(args) or 0)
     except (GradwiseError, ValueError, TypeError, OSError) as err:
@@ -43,6 +85,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        sys.stdout.flush()
+        sys.stdout = stdout
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from ..errors import DivergenceError
 from ..optim.registry import make, showcase, spec
 from ..storage.atomic import write_json
 from ..training.history import History
+from ._files import add_overwrite_argument, check_targets
 from ._output import output_folder
 from .train import (
     add_training_arguments,
@@ -58,6 +59,7 @@ def register(subparsers):
     p.add_argument("--out", type=Path, help="output folder (default runs/compare-DATE-TIME)")
     p.add_argument("--log-scale", action="store_true", help="loss axis on a log scale")
     p.add_argument("--quiet", action="store_true", help="print only the table")
+    add_overwrite_argument(p)
     p.set_defaults(func=run)
 
 
@@ -107,8 +109,10 @@ def run(args):
     # Each optimizer gets its own rate from --lr (parsed above), not the --lr text.
     settings["optimizer"], settings["lr"] = names[0], None
     classifiers = {name: _classifier(settings, name, rates[name]) for name in names}
-    ds = load_dataset(settings["data"])
     out = output_folder(args.out, "compare")
+    targets = [out / "compare.json", out / "curves.png"]
+    check_targets(targets + [out / name / "history.json" for name in names], args.overwrite)
+    ds = load_dataset(settings["data"])
     out.mkdir(parents=True, exist_ok=True)
     y_names = np.asarray(ds.classes)[ds.y_train]
     y_test = np.asarray(ds.classes)[ds.y_test]

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..storage.atomic import write_json
+from ._files import add_overwrite_argument, check_targets
 
 
 def register(subparsers):
@@ -25,12 +26,18 @@ def register(subparsers):
     p.add_argument("--split", choices=("test", "train"), default="test")
     p.add_argument("--plot", type=Path, metavar="PNG", help="also draw the confusion matrix")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the numbers as JSON")
+    add_overwrite_argument(p)
     p.set_defaults(func=run)
 
 
 def run(args):
     from ..estimators import load as load_classifier
 
+    model_file = args.model / "model.npz" if args.model.is_dir() else args.model
+    targets = [path for path in (args.json, args.plot) if path is not None]
+    check_targets(targets, args.overwrite, inputs=[model_file])
+    if args.json is not None and args.plot is not None and args.json == args.plot:
+        raise ValueError(f"--json and --plot both name {args.json}")
     clf = load_classifier(args.model)
     data = args.data or clf.training_.get("data")
     if not data:

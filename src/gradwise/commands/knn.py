@@ -17,6 +17,7 @@ import numpy as np
 from ..estimators.knn import METRICS, KNNClassifier
 from ..selection.search import stratified_subset
 from ..storage.atomic import write_json
+from ._files import add_overwrite_argument, check_targets
 from ._output import output_folder
 
 
@@ -35,6 +36,7 @@ def register(subparsers):
     p.add_argument("--test-size", type=int, help="use a stratified subset of the test rows")
     p.add_argument("--seed", type=int, default=0, help="seed of the folds and subsets (0)")
     p.add_argument("--out", type=Path, help="output folder (default runs/knn-DATE-TIME)")
+    add_overwrite_argument(p)
     p.set_defaults(func=run)
 
 
@@ -44,6 +46,7 @@ def run(args):
     if args.folds < 2:
         raise ValueError(f"--folds must be >= 2, got {args.folds}")
     out = output_folder(args.out, "knn")
+    check_targets([out / "knn.png", out / "result.json"], args.overwrite)
 
     from ..data import kfold, load
 

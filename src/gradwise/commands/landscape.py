@@ -2,8 +2,10 @@
 
 import math
 import time
+from pathlib import Path
 
 from .. import landscape
+from ._files import add_overwrite_argument, check_targets
 
 EXAMPLE = (
     "example: gradwise landscape --surface beale "
@@ -48,6 +50,7 @@ def register(subparsers):
         "--view", default="contour", help="contour (top view) or 3d (perspective; default contour)"
     )
     p.add_argument("--fps", type=int, default=20, help="GIF frames per second (default 20)")
+    add_overwrite_argument(p)
     p.set_defaults(func=run)
 
 
@@ -64,6 +67,10 @@ def run(args):
     if not args.out.lower().endswith((".gif", ".png")):
         raise ValueError(f"--out must end in .gif (animation and still) or .png, got {args.out}")
     lrs = parse_lrs(args.lr, names)
+    targets = [Path(args.out)]
+    if args.out.lower().endswith(".gif"):
+        targets.append(Path(args.out).with_suffix(".png"))  # the still beside the animation
+    check_targets(targets, args.overwrite)
     began = time.perf_counter()
     trajectories = landscape.race(names, surface, start=start, steps=args.steps, lrs=lrs)
     traced = time.perf_counter()

@@ -1,6 +1,9 @@
 """``gradwise templates MODEL``: a linear classifier's class templates as one picture."""
 
 import math
+from pathlib import Path
+
+from ._files import add_overwrite_argument, check_targets
 
 
 def register(subparsers):
@@ -24,12 +27,16 @@ def register(subparsers):
         "3072 inputs or a square RGB/grey image)",
     )
     p.add_argument("--columns", type=int, default=None, help="templates per row (default 10)")
+    add_overwrite_argument(p)
     p.set_defaults(func=run)
 
 
 def run(args):
     from ..plot import class_templates, linear_weight  # matplotlib: only when drawing
 
+    model_path = Path(args.model)
+    model_file = model_path / "model.npz" if model_path.is_dir() else model_path
+    check_targets([args.out], args.overwrite, inputs=[model_file])
     model, classes, input_shape = load_linear_model(args.model)
     weight = linear_weight(model)
     if args.image_shape is not None:

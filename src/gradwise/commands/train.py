@@ -13,8 +13,11 @@ Every setting is checked before any data is read or any file written; a folder t
 already holds a run is never overwritten unless ``--overwrite`` is given.
 """
 
+import os
+import shutil
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -214,7 +217,6 @@ def run(args):
     if args.resume and args.out is None:
         raise ValueError("--resume needs --out: the run folder to continue")
     out = output_folder(args.out, "train")
-    from ..training.callbacks import Checkpoint, JSONLogger, PrintEpochs
     from ..training.checkpoint import load_checkpoint
 
     resume_state = None
@@ -233,18 +235,52 @@ def run(args):
     ds = load_dataset(settings["data"])
     clf.check_size(ds.X_train.shape[1:], len(ds.classes))  # a dense BFGS matrix, say
     out.mkdir(parents=True, exist_ok=True)
-    if args.overwrite and not args.resume:
+    replacing = args.overwrite and not args.resume and _holds_run(out)
+    if not replacing:
+        return _report(*_train(args, out, out, clf, ds, settings, resume_state), out)
+    # The old run stays whole until the new one is complete: the new one is made in a
+    # sibling folder and only then takes the old one's place (a diverged run is written
+    # too, as without --overwrite).
+    work = out.parent / f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+    work.mkdir()
+    try:
+        summary, error = _train(args, work, out, clf, ds, settings, resume_state)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    _replace_run(work, out)
+    return _report(summary, error, out)
+
+
+def _holds_run(folder):
+    return any((folder / name).exists() for name in RUN_FILES)
+
+
+def _replace_run(work, out):
+    """Put the run files made in ``work`` in place of ``out``'s, then remove ``work``.
+    Files in ``out`` that no run writes (a plot, notes) are left alone."""
+    try:
         for name in RUN_FILES:
-            (out / name).unlink(missing_ok=True)
+            if (work / name).exists():
+                os.replace(work / name, out / name)
+            else:
+                (out / name).unlink(missing_ok=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _train(args, work, out, clf, ds, settings, resume_state):
+    """Train into ``work`` (``out`` itself, or its sibling while ``out``'s run is replaced)."""
+    from ..training.callbacks import Checkpoint, JSONLogger, PrintEpochs
 
     callbacks = [
         Checkpoint(
-            out / "checkpoint.npz",
+            work / "checkpoint.npz",
             every_epochs=args.checkpoint_every,
             every_steps=args.checkpoint_every_steps,
             extra={"settings": settings},
         ),
-        JSONLogger(out / "log.jsonl"),
+        JSONLogger(work / "log.jsonl"),
     ]
     interactive = sys.stderr.isatty()
     if not args.quiet and not interactive:
@@ -260,7 +296,10 @@ def run(args):
     except DivergenceError as err:
         error = err
     seconds = time.perf_counter() - started
-    summary = write_run(out, clf, ds, settings, seconds)
+    return write_run(work, clf, ds, settings, seconds), error
+
+
+def _report(summary, error, out):
     if error is not None:
         raise DivergenceError(f"{error} (the run up to there is in {out})") from error
     print_summary(summary, out)

@@ -75,6 +75,10 @@ def load_checkpoint(path):
     x = state["x"]
     if not isinstance(x, np.ndarray) or x.ndim != 1 or x.dtype.kind != "f":
         raise ModelFileError(f"{path}: the checkpoint's parameter vector is not a float vector")
+    if not np.isfinite(x).all():
+        raise ModelFileError(
+            f"{path}: the checkpoint's weights hold NaN or Inf; it cannot be resumed"
+        )
     for key in ("epoch", "step", "step_in_epoch", "evaluations"):
         if not isinstance(state[key], int) or isinstance(state[key], bool) or state[key] < 0:
             raise ModelFileError(f"{path}: the checkpoint's {key} is not a count: {state[key]!r}")

@@ -28,6 +28,7 @@ finite and :class:`~gradwise.errors.DivergenceError` is raised, naming the step,
 and the learning rate; its ``history`` attribute holds the run up to there.
 """
 
+import copy
 import math
 import sys
 import time
@@ -36,7 +37,7 @@ import numpy as np
 
 from .._validate import choice
 from ..calculus.objective import objective
-from ..errors import DivergenceError
+from ..errors import DataError, DivergenceError
 from ..nn.flat import flatten
 from .history import History
 
@@ -138,12 +139,15 @@ def fit(
     n_classes = _output_width(model)
     X, y = _check_data("data", data, x.dtype, n_classes)
     val = None if val is None else _check_data("val", val, x.dtype, n_classes)
+    if isinstance(optimizer, str):
+        _check_optimizer(optimizer)  # a name, not an optimizer: say so before anything else
     if schedule is not None:
         if not callable(schedule):
             raise TypeError(f"schedule must be a callable t -> lr, got {type(schedule).__name__}")
         if not hasattr(optimizer, "lr"):
             raise ValueError(f"{type(optimizer).__name__} has no learning rate to schedule")
         optimizer.lr = schedule
+    _check_optimizer(optimizer)
 
     n = len(y)
     rows = n if batch_size is None else min(int(batch_size), n)
@@ -165,7 +169,7 @@ def fit(
 
     f = run.objective = objective(model, loss, X[:rows], y[:rows], penalty)
     batches = _Minibatches(X, y, rows, sampling, full=batch_size is None)
-    last_good = _LastGood(x)
+    last_good = _LastGood(x, optimizer)
     steps_per_epoch = batches.steps_per_epoch
     bar = _progress_bar(progress, total=epochs * steps_per_epoch, done=run.step)
     for cb in run.callbacks:
@@ -183,7 +187,9 @@ def fit(
                         break
                 if run.step_in_epoch < steps_per_epoch:
                     break  # a callback stopped the run mid-epoch
-                record = _epoch_record(run, X, y, val, evaluate_train, steps_per_epoch)
+                record = _checked_epoch_record(
+                    run, f, X, y, val, evaluate_train, steps_per_epoch, last_good
+                )
                 record["seconds"] = time.perf_counter() - started
                 _end_epoch(run, record)
                 bar.set_postfix_str(_postfix(record), refresh=False)
@@ -227,6 +233,16 @@ def _end_epoch(run, record):
         cb.on_epoch_end(run, record)
 
 
+def _check_optimizer(optimizer):
+    if not callable(getattr(optimizer, "step", None)):
+        hint = f"; build one with gw.optim.get({optimizer!r})" if isinstance(optimizer, str) else ""
+        shown = repr(optimizer)[:100]
+        raise TypeError(
+            f"optimizer must be an object with step(f, x), got {type(optimizer).__name__} "
+            f"{shown}{hint}"
+        )
+
+
 def _check_count(name, value, minimum):
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
@@ -262,7 +278,24 @@ def _check_data(name, data, dtype, n_classes):
         bad = y.min() if y.min() < 0 else y.max()
         raise ValueError(f"{name}: label {bad} is out of range for {n_classes} classes")
     # One conversion up front (none if X already has the model's dtype), never per step.
-    return np.ascontiguousarray(X, dtype=dtype), y.astype(np.int64, copy=False)
+    X = np.ascontiguousarray(X, dtype=dtype)
+    _check_finite(name, X)
+    return X, y.astype(np.int64, copy=False)
+
+
+def _check_finite(name, X):
+    """Refuse NaN or Inf in the features (else the first step would look like a divergence),
+    naming the first one; one pass, in blocks of about 64K values (small next to X)."""
+    rows = max(1, 2**16 // max(1, X.shape[1]))
+    for start in range(0, len(X), rows):
+        finite = np.isfinite(X[start : start + rows])
+        if not finite.all():
+            row, column = np.argwhere(~finite)[0]
+            value = X[start + row, column]
+            raise DataError(
+                f"{name}: X holds NaN or Inf (the first, {value}, at row {start + row}, "
+                f"column {column}); clean or drop those rows before training"
+            )
 
 
 class _Minibatches:
@@ -306,27 +339,68 @@ class _Minibatches:
 
 
 class _LastGood:
-    """The parameters before the last successful step, kept without per-step allocation.
+    """The parameters and optimizer state before the last successful step, kept without
+    per-step allocation of parameter-sized memory.
 
-    Two buffers alternate: before each step ``x`` is copied into one of them; if the step
-    leaves a non-finite loss, the other holds the point the previous step started from, the
-    last one whose loss was finite.
+    Two slots alternate: before each step ``x`` (and the optimizer's state, arrays copied
+    into reused buffers) is copied into one of them; if the step leaves a non-finite loss,
+    the other holds the point the previous step started from, the last one whose loss was
+    finite, with the optimizer state that goes with it.
     """
 
-    def __init__(self, x):
+    def __init__(self, x, optimizer=None):
         self.buffers = (np.empty_like(x), np.empty_like(x))
+        self.states = [None, None]
+        has_state = callable(getattr(optimizer, "state_dict", None)) and callable(
+            getattr(optimizer, "load_state_dict", None)
+        )
+        self.optimizer = optimizer if has_state else None
         self.count = 0
 
     def remember(self, x):
-        np.copyto(self.buffers[self.count % 2], x)
+        slot = self.count % 2
+        np.copyto(self.buffers[slot], x)
+        if self.optimizer is not None:
+            state = getattr(self.optimizer, "state", None)
+            if not isinstance(state, dict):
+                state = self.optimizer.state_dict()
+            self.states[slot] = _copy_state(state, self.states[slot])
         self.count += 1
 
-    def before_failed_step(self):
-        """The start of the failing step (its loss was finite when it began)."""
-        return self.buffers[(self.count - 1) % 2]
+    def restore(self, x, slot):
+        """Put slot ``slot``'s parameters into ``x`` and its state into the optimizer."""
+        np.copyto(x, self.buffers[slot])
+        if self.optimizer is not None and self.states[slot] is not None:
+            self.optimizer.load_state_dict(self.states[slot])
 
-    def before_previous_step(self):
-        return self.buffers[self.count % 2] if self.count >= 2 else None
+    def restore_before_failed_step(self, x):
+        """Back to the start of the last step taken (its loss was finite when it began)."""
+        self.restore(x, (self.count - 1) % 2)
+
+    def restore_last_good(self, x):
+        """Back to where the step before the failing one started (the failing step's own
+        start had a non-finite loss), or to the failing step's start if it was the first."""
+        self.restore(x, self.count % 2 if self.count >= 2 else (self.count - 1) % 2)
+
+
+def _copy_state(state, previous):
+    """A copy of an optimizer's state, its arrays copied into ``previous``'s where they fit."""
+    out = {}
+    for key, value in state.items():
+        old = None if previous is None else previous.get(key)
+        if isinstance(value, np.ndarray):
+            if (
+                isinstance(old, np.ndarray)
+                and old.shape == value.shape
+                and old.dtype == value.dtype
+            ):
+                np.copyto(old, value)
+                out[key] = old
+            else:
+                out[key] = value.copy()
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
 
 
 def _current_lr(optimizer):
@@ -336,16 +410,22 @@ def _current_lr(optimizer):
     return float(optimizer.resolve(lr)) if hasattr(optimizer, "resolve") else float(lr)
 
 
-def _stop_on_divergence(run, f, last_good, lr, err):
+def _stop_on_divergence(run, f, last_good, lr, err, *, at_epoch_end=False):
     """Restore the last weights with a finite loss and raise :class:`DivergenceError`.
 
     The failing step started at a point whose loss was not finite (the step raised, or
     returned that loss), so the last good point is where the step before it started.
+    ``at_epoch_end``: the epoch's measurement found the loss not finite where the last step
+    ended (a full-batch run meets it there), so the last good point is where that step
+    started; the step reported is the next one, which would start from there, as above.
     """
     if err is not None and not isinstance(err, DivergenceError) and not _non_finite(run, f):
         raise err  # an ordinary ValueError (bad labels, say), not a divergence
-    good = last_good.before_previous_step()
-    np.copyto(run.x, good if good is not None else last_good.before_failed_step())
+    # The weights and the optimizer state go back together.
+    if at_epoch_end:
+        last_good.restore_before_failed_step(run.x)
+    else:
+        last_good.restore_last_good(run.x)
     step, epoch = run.step + 1, run.epoch + 1
     where = f"step {step} (epoch {epoch}" + (f", lr={lr:g})" if math.isfinite(lr) else ")")
     advice = f", e.g. lr={lr / 10:g}" if math.isfinite(lr) else ""
@@ -363,13 +443,35 @@ def _stop_on_divergence(run, f, last_good, lr, err):
     raise error from err
 
 
-def _non_finite(run, f):
-    """True when the failure comes from non-finite numbers (weights or scores)."""
+def _non_finite(run, f, *splits):
+    """True when the failure comes from non-finite numbers: the weights, or the scores of
+    ``f``'s rows (or of every split's rows, ``EVAL_ROWS`` at a time)."""
     if not np.isfinite(run.x).all():
         return True
     with np.errstate(all="ignore"):
-        scores = run.model.forward(f.X)
-    return not np.isfinite(scores).all()
+        if not splits:
+            return not np.isfinite(run.model.forward(f.X)).all()
+        for X in splits:
+            for start in range(0, len(X), EVAL_ROWS):
+                if not np.isfinite(run.model.forward(X[start : start + EVAL_ROWS])).all():
+                    return True
+    return False
+
+
+def _checked_epoch_record(run, f, X, y, val, evaluate_train, steps_per_epoch, last_good):
+    """The epoch's record; a divergence (see :func:`_stop_on_divergence`) when the loss
+    where the last step ended is not finite, as a full-batch step's can only be seen here."""
+    lr = run.history.lr[-1] if run.history.lr else _current_lr(run.optimizer)
+    splits = (X,) if val is None else (X, val[0])
+    try:
+        record = _epoch_record(run, X, y, val, evaluate_train, steps_per_epoch)
+    except (ValueError, FloatingPointError):
+        if not _non_finite(run, f, *splits):
+            raise
+        _stop_on_divergence(run, f, last_good, lr, None, at_epoch_end=True)
+    if not math.isfinite(record["train_loss"]):
+        _stop_on_divergence(run, f, last_good, lr, None, at_epoch_end=True)
+    return record
 
 
 def _epoch_record(run, X, y, val, evaluate_train, steps_per_epoch):
