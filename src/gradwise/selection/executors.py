@@ -21,7 +21,9 @@ the local pool and on Ray (which sets ``OMP_NUM_THREADS=1`` for one-CPU tasks it
 Ray is optional (``pip install 'gradwise[ray]'``) and imported only when a
 :class:`RayExecutor` is entered. Before connecting to an existing cluster the executor
 checks within ``connect_timeout`` seconds that a gRPC server answers at the address, so a
-wrong address is a clear :class:`~gradwise.GradwiseError`, not a silent hang.
+wrong address is a clear :class:`~gradwise.GradwiseError`, not a silent hang; without an
+address it starts a private instance even when ``RAY_ADDRESS`` is set or ``ray start`` has
+run on this machine.
 """
 
 import concurrent.futures as cf
@@ -145,9 +147,9 @@ class RayExecutor:
     """Tasks as Ray remote functions, one CPU each.
 
     ``address=None`` starts a private local Ray instance with ``num_cpus`` CPUs (default:
-    all cores) and stops it on exit; ``"auto"`` or ``"HOST:PORT"`` connects to a running
-    cluster (``ray start --head``) and leaves it running. If Ray is already initialised in
-    this process, that instance is used as it is.
+    all cores) and stops it on exit, whatever ``RAY_ADDRESS`` says; ``"auto"`` or
+    ``"HOST:PORT"`` connects to a running cluster (``ray start --head``) and leaves it
+    running. If Ray is already initialised in this process, that instance is used as it is.
     """
 
     name = "ray"
@@ -180,12 +182,18 @@ class RayExecutor:
         if ray.is_initialized():
             return self
         if self.address is None:
-            ray.init(
-                num_cpus=self.num_cpus or os.cpu_count() or 1,
-                include_dashboard=False,
-                log_to_driver=False,
-                runtime_env={"env_vars": ONE_THREAD_ENV},
-            )
+            # address="local": a private instance even if `ray start` ran on this machine;
+            # RAY_ADDRESS is hidden while it starts so that neither this process nor the
+            # instance's own processes are pointed at another cluster.
+            with _environment({_RAY_ADDRESS: None}):
+                ray.init(
+                    address="local",
+                    _node_ip_address="127.0.0.1",  # private: nothing listens on the network
+                    num_cpus=self.num_cpus or os.cpu_count() or 1,
+                    include_dashboard=False,
+                    log_to_driver=False,
+                    runtime_env={"env_vars": ONE_THREAD_ENV},
+                )
         else:
             address = resolve_ray_address(self.address, self.connect_timeout)
             try:
@@ -303,15 +311,25 @@ def _split_address(address):
     return host.strip("[]"), int(port)
 
 
+_RAY_ADDRESS = "RAY_ADDRESS"
+
+
 class _environment:
-    """Set environment variables for the duration of a ``with`` block, then restore them."""
+    """Set environment variables for the duration of a ``with`` block, then restore them.
+
+    A value of ``None`` removes the variable for that time.
+    """
 
     def __init__(self, values):
         self.values = values
 
     def __enter__(self):
         self.saved = {name: os.environ.get(name) for name in self.values}
-        os.environ.update(self.values)
+        for name, value in self.values.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
     def __exit__(self, *exc):
         for name, value in self.saved.items():

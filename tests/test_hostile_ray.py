@@ -1,0 +1,174 @@
+"""Executors against hostile clusters and workers: a ``RAY_ADDRESS`` that points elsewhere,
+a cluster with no CPU for tasks, workers that die in the middle of a task.
+
+Every Ray cluster these tests start listens on 127.0.0.1, has one or two CPUs and its own
+temporary folder, and is stopped by the ids of its own processes (``ray stop`` would stop
+every Ray process on the machine).
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from gradwise.selection.executors import RayExecutor, probe_grpc
+
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
+
+#: A private Ray instance on the loopback interface only.
+PRIVATE = dict(include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
+RAY_CLI = str(Path(sys.executable).with_name("ray"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def crash_on_three(shared, task):
+    """A task whose worker process dies, without an exception, when ``task`` is 3."""
+    if task == 3:
+        os._exit(1)
+    return shared + task
+
+
+def gcs_address(shared, task):
+    """A task that says which cluster it runs on."""
+    import ray
+
+    return ray.get_runtime_context().gcs_address
+
+
+class CrashingKNN:
+    """A tiny estimator whose fit kills its process when ``k == 3``."""
+
+    def __init__(self, k=1):
+        self.k = k
+
+    def get_params(self, deep=True):
+        return {"k": self.k}
+
+    def set_params(self, **params):
+        self.k = params.get("k", self.k)
+        return self
+
+    def fit(self, X, y):
+        if self.k == 3:
+            os._exit(1)
+        self.X_, self.y_ = X, y
+        return self
+
+    def score(self, X, y):
+        return 1.0 / self.k
+
+
+@pytest.fixture
+def by_value(ray):
+    """Ray workers cannot import this test module: send its functions by value."""
+    module = sys.modules[__name__]
+    ray.cloudpickle.register_pickle_by_value(module)
+    yield
+    ray.cloudpickle.unregister_pickle_by_value(module)
+
+
+# -- a cluster started with `ray start`, stopped by its processes' ids --------------------------
+
+
+def _descendants_and(pids):
+    children = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = set(), list(pids)
+    while todo:
+        pid = todo.pop()
+        if pid not in found:
+            found.add(pid)
+            todo.extend(children.get(pid, []))
+    return found
+
+
+def _processes_mentioning(text):
+    pids = set()
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if text.encode() in cmdline.read_bytes():
+                pids.add(int(cmdline.parent.name))
+        except OSError:
+            continue
+    pids.discard(os.getpid())
+    return pids
+
+
+def _stop(pids):
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in pids):
+            time.sleep(0.1)
+
+
+@pytest.fixture
+def head_node(ray):
+    """``HOST:PORT`` of a one-CPU head node started with ``ray start`` for this test."""
+    temp_dir = tempfile.mkdtemp(prefix="gw-ray-", dir="/tmp")  # short: Ray's socket paths
+    port = free_port()
+    command = [
+        RAY_CLI,
+        "start",
+        "--head",
+        "--node-ip-address",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--num-cpus",
+        "1",
+        "--temp-dir",
+        temp_dir,
+        "--include-dashboard",
+        "false",
+        "--dashboard-agent-listen-port",
+        str(free_port()),
+        "--disable-usage-stats",
+    ]
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=90, env=env)
+        assert done.returncode == 0, done.stdout + done.stderr
+        yield f"127.0.0.1:{port}"
+    finally:
+        _stop(_descendants_and(_processes_mentioning(temp_dir)))
+        shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+# -- 1: no --address means a private instance, whatever RAY_ADDRESS says ------------------------
+
+
+def test_without_an_address_a_private_instance_runs_and_the_cluster_is_left_alone(
+    ray, head_node, monkeypatch, by_value
+):
+    assert not ray.is_initialized()
+    monkeypatch.setenv("RAY_ADDRESS", head_node)
+    with RayExecutor(num_cpus=1) as ex:
+        private = ray.get_runtime_context().gcs_address
+        results = dict(ex.run(gcs_address, None, [(0, 0), (1, 1)]))
+    assert private != head_node and not private.endswith(":" + head_node.rsplit(":")[1])
+    assert results == {0: private, 1: private}
+    assert not ray.is_initialized()  # the private instance is stopped on exit
+    assert os.environ["RAY_ADDRESS"] == head_node  # and the environment restored
+    probe_grpc("127.0.0.1", int(head_node.rsplit(":")[1]), timeout=5.0)  # still running
