@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from gradwise import GradwiseError
 from gradwise.selection.executors import RayExecutor, probe_grpc
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
@@ -172,3 +173,20 @@ def test_without_an_address_a_private_instance_runs_and_the_cluster_is_left_alon
     assert not ray.is_initialized()  # the private instance is stopped on exit
     assert os.environ["RAY_ADDRESS"] == head_node  # and the environment restored
     probe_grpc("127.0.0.1", int(head_node.rsplit(":")[1]), timeout=5.0)  # still running
+
+
+# -- 2: a cluster with no CPU for tasks is refused at once ---------------------------------------
+
+
+def test_a_cluster_with_no_cpu_is_one_line_within_seconds(ray, monkeypatch):
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    ray.init(address="local", num_cpus=0, **PRIVATE)
+    try:
+        started = time.monotonic()
+        with RayExecutor() as ex, pytest.raises(GradwiseError) as caught:
+            list(ex.run(crash_on_three, 0, [(0, 1)]))
+        assert time.monotonic() - started < 10
+        message = str(caught.value)
+        assert "\n" not in message and "0 CPUs" in message and "--num-cpus" in message
+    finally:
+        ray.shutdown()

@@ -23,7 +23,8 @@ Ray is optional (``pip install 'gradwise[ray]'``) and imported only when a
 checks within ``connect_timeout`` seconds that a gRPC server answers at the address, so a
 wrong address is a clear :class:`~gradwise.GradwiseError`, not a silent hang; without an
 address it starts a private instance even when ``RAY_ADDRESS`` is set or ``ray start`` has
-run on this machine.
+run on this machine. A cluster with no node that can take a one-CPU task is refused before
+anything is submitted, instead of waiting forever.
 """
 
 import concurrent.futures as cf
@@ -222,6 +223,7 @@ class RayExecutor:
         tasks = list(tasks)
         if not tasks:
             return
+        check_ray_resources(ray)
         remote = ray.remote(num_cpus=1)(_call_with_shared)
         shared_ref = ray.put(shared)
         pending = {remote.remote(fn, shared_ref, task): key for key, task in tasks}
@@ -233,6 +235,24 @@ class RayExecutor:
         finally:
             for ref in pending:
                 ray.cancel(ref, force=True)
+
+
+def check_ray_resources(ray):
+    """Raise :class:`GradwiseError` unless some live node of the cluster has a whole CPU.
+
+    Every task asks for one CPU on one node; Ray would queue tasks that no node can take
+    and wait for them forever, without a word.
+    """
+    total = ray.cluster_resources().get("CPU", 0)
+    hint = "start the cluster with `ray start --head --num-cpus N`, N >= 1"
+    if total < 1:
+        raise GradwiseError(f"the Ray cluster has {total:g} CPUs; each trial needs 1; {hint}")
+    nodes = [n for n in ray.nodes() if n.get("Alive", n.get("alive", True))]
+    if nodes and not any(n.get("Resources", {}).get("CPU", 0) >= 1 for n in nodes):
+        raise GradwiseError(
+            f"no node of the Ray cluster has a whole CPU ({total:g} CPUs in all, spread "
+            f"over {len(nodes)} nodes); each trial needs 1 CPU on one node; {hint}"
+        )
 
 
 def import_ray():
