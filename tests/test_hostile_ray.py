@@ -16,10 +16,12 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from gradwise import GradwiseError
-from gradwise.selection.executors import RayExecutor, probe_grpc
+from gradwise.selection.executors import LocalExecutor, RayExecutor, TaskLost, probe_grpc
+from gradwise.selection.search import GridSearch
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -190,3 +192,93 @@ def test_a_cluster_with_no_cpu_is_one_line_within_seconds(ray, monkeypatch):
         assert "\n" not in message and "0 CPUs" in message and "--num-cpus" in message
     finally:
         ray.shutdown()
+
+
+# -- 3: a worker that dies fails its task only ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ray_two_cpus(ray):
+    saved = os.environ.pop("RAY_ADDRESS", None)
+    ray.init(address="local", num_cpus=2, **PRIVATE)
+    yield ray
+    ray.shutdown()
+    if saved is not None:
+        os.environ["RAY_ADDRESS"] = saved
+
+
+def test_a_ray_worker_that_dies_loses_its_task_and_the_others_finish(ray_two_cpus, by_value):
+    tasks = [(i, i) for i in range(6)]
+    with RayExecutor(max_retries=0) as ex:
+        results = dict(ex.run(crash_on_three, 100, tasks))
+    assert sorted(results) == list(range(6))
+    assert isinstance(results[3], TaskLost) and "WorkerCrashedError" in str(results[3])
+    assert all(results[i] == 100 + i for i in range(6) if i != 3)
+
+
+def test_a_task_its_ray_node_cannot_import_is_lost_with_the_reason(ray_two_cpus, tmp_path):
+    (tmp_path / "gw_vanishing_module.py").write_text("def task(shared, task):\n    return task\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import gw_vanishing_module
+    finally:
+        sys.path.remove(str(tmp_path))
+    shutil.rmtree(tmp_path / "__pycache__", ignore_errors=True)
+    (tmp_path / "gw_vanishing_module.py").unlink()  # as on a node without the package
+    try:
+        with RayExecutor(max_retries=0) as ex:
+            results = dict(ex.run(gw_vanishing_module.task, None, [(0, 0)]))
+    finally:
+        del sys.modules["gw_vanishing_module"]
+    assert isinstance(results[0], TaskLost)
+    assert "gw_vanishing_module" in str(results[0]) and "could not be loaded" in str(results[0])
+
+
+def test_a_ray_search_records_the_trial_whose_worker_died_as_failed(ray_two_cpus, by_value):
+    X, y = np.zeros((20, 2)), np.arange(20) % 2
+    search = GridSearch(
+        CrashingKNN(), {"k": [1, 2, 3]}, executor=RayExecutor(max_retries=0), refit=False
+    ).fit(X, y)
+    statuses = {r["params"]["k"]: r["status"] for r in search.trials_}
+    assert statuses == {1: "ok", 2: "ok", 3: "failed"}
+    assert "TaskLost" in search.trials_[2]["error"] and "died" in search.trials_[2]["error"]
+    assert search.best_params_ == {"k": 1}
+
+
+# -- 3: the local pool's BrokenProcessPool likewise ----------------------------------------------
+
+
+def test_a_local_worker_that_dies_loses_its_task_and_the_others_finish():
+    tasks = [(f"t{i}", i) for i in range(8)]
+    with LocalExecutor(workers=2) as ex:
+        results = dict(ex.run(crash_on_three, 100, tasks))
+    assert sorted(results) == sorted(key for key, _ in tasks)
+    assert isinstance(results["t3"], TaskLost) and "BrokenProcessPool" in str(results["t3"])
+    assert all(results[f"t{i}"] == 100 + i for i in range(8) if i != 3)
+
+
+def test_a_local_search_records_the_trial_whose_worker_died_and_logs_it(tmp_path):
+    X, y = np.zeros((20, 2)), np.arange(20) % 2
+    seen = []
+    search = GridSearch(
+        CrashingKNN(),
+        {"k": [3, 1, 2, 4]},
+        executor=LocalExecutor(workers=2),
+        out=tmp_path,
+        on_trial=seen.append,
+        refit=False,
+    ).fit(X, y)
+    assert [r["status"] for r in search.trials_] == ["failed", "ok", "ok", "ok"]
+    assert "BrokenProcessPool" in search.trials_[0]["error"]
+    assert len(seen) == 4 and len((tmp_path / "trials.jsonl").read_text().splitlines()) == 4
+    assert search.best_params_ == {"k": 1}
+    again = GridSearch(CrashingKNN(), {"k": [3, 1, 2, 4]}, out=tmp_path, refit=False).fit(X, y)
+    assert again.n_skipped_ == 4 and again.trials_ == search.trials_  # logged like any failure
+
+
+def test_when_every_trial_kills_its_worker_the_search_ends_in_one_line():
+    X, y = np.zeros((20, 2)), np.arange(20) % 2
+    search = GridSearch(CrashingKNN(), {"k": [3]}, executor=LocalExecutor(workers=2))
+    with pytest.raises(GradwiseError, match="every trial failed.*BrokenProcessPool") as caught:
+        search.fit(X, y)
+    assert "\n" not in str(caught.value)
