@@ -21,7 +21,15 @@ the local pool and on Ray (which sets ``OMP_NUM_THREADS=1`` for one-CPU tasks it
 Ray is optional (``pip install 'gradwise[ray]'``) and imported only when a
 :class:`RayExecutor` is entered. Before connecting to an existing cluster the executor
 checks within ``connect_timeout`` seconds that a gRPC server answers at the address, so a
-wrong address is a clear :class:`~gradwise.GradwiseError`, not a silent hang.
+wrong address is a clear :class:`~gradwise.GradwiseError`, not a silent hang; without an
+address it starts a private instance even when ``RAY_ADDRESS`` is set or ``ray start`` has
+run on this machine. A cluster with no node that can take a one-CPU task is refused before
+anything is submitted, instead of waiting forever.
+
+A task whose worker dies (killed, out of memory, ``os._exit``), or that cannot be loaded
+where it runs (a Ray node that cannot import gradwise), does not end the run: ``run``
+yields ``(key, TaskLost(reason))`` for it and goes on with the other tasks. An exception
+raised *by* ``fn`` still reaches the caller.
 """
 
 import concurrent.futures as cf
@@ -29,6 +37,7 @@ import multiprocessing
 import os
 import socket
 import time
+from concurrent.futures.process import BrokenProcessPool
 
 from .._validate import positive
 from ..errors import GradwiseError
@@ -42,6 +51,12 @@ ONE_THREAD_ENV = {
 }
 
 EXECUTORS = ("local", "ray", "serial")
+
+
+class TaskLost(GradwiseError):
+    """Yielded (not raised) by ``run`` in place of the result of a task that never finished:
+    its worker process died, or the task could not be loaded where it was sent. ``str()``
+    says why."""
 
 
 def get_executor(name="local", *, workers=None, address=None, connect_timeout=5.0):
@@ -120,39 +135,95 @@ class LocalExecutor:
 
     def run(self, fn, shared, tasks):
         tasks = list(tasks)
-        if not tasks:
-            return
+        # A worker that dies breaks the whole pool, and every unfinished task with it: the
+        # tasks that had not started are run again in a fresh pool; of those that had, a
+        # lone one is the one that killed its worker, and several are run again one by one,
+        # each alone in a pool, so that only the task that kills its worker is lost.
+        todo, alone = list(range(len(tasks))), []
+        while todo or alone:
+            if alone:
+                batch, workers = [alone.pop(0)], 1
+            else:
+                batch, todo, workers = todo, [], self.workers
+            started, lost = yield from self._run_pool(fn, shared, tasks, batch, workers)
+            if not lost:
+                continue
+            running = lost & started  # the task that killed its worker is one of these
+            unstarted = [i for i in batch if i in lost and i not in running]
+            if len(running) == 1:
+                yield (
+                    tasks[running.pop()][0],
+                    TaskLost(f"its worker process died ({_BROKEN_REASON})"),
+                )
+            elif not running:
+                raise GradwiseError(
+                    f"the local worker processes died before running any task ({_BROKEN_REASON})"
+                )
+            else:
+                alone.extend(sorted(running))
+            todo = unstarted + todo
+
+    def _run_pool(self, fn, shared, tasks, batch, workers):
+        """Run ``tasks[i]`` for ``i`` in ``batch`` in a fresh pool, yielding the results.
+
+        Returns ``(started, lost)``: the indices of the tasks that started in a worker, and
+        of those left unfinished because the pool broke (empty if it did not).
+        """
         self.close()
+        context = multiprocessing.get_context("spawn")
+        started_queue = context.SimpleQueue()
         with _environment(ONE_THREAD_ENV):
             # Workers are spawned while tasks are submitted: the environment must be set then.
             self._pool = cf.ProcessPoolExecutor(
-                max_workers=min(self.workers, len(tasks)),
-                mp_context=multiprocessing.get_context("spawn"),
+                max_workers=min(workers, len(batch)),
+                mp_context=context,
                 initializer=_install_shared,
-                initargs=(shared,),
+                initargs=(shared, started_queue),
             )
             futures = {
-                self._pool.submit(_call_with_installed, fn, task): key for key, task in tasks
+                self._pool.submit(_call_with_installed, fn, i, tasks[i][1]): i for i in batch
             }
+        started, lost = set(), set()
         try:
             for future in cf.as_completed(futures):
-                yield futures[future], future.result()
+                _drain(started_queue, started)  # keeps the queue's pipe from filling up
+                i = futures[future]
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    lost.add(i)
+                    continue
+                yield tasks[i][0], result
         finally:
             self.close()
+        _drain(started_queue, started)
+        started_queue.close()
+        return started, lost
+
+
+def _drain(queue, into):
+    while not queue.empty():
+        into.add(queue.get())
+
+
+#: Why a pool's task was lost (the pool cannot tell which exit code or signal it was).
+_BROKEN_REASON = "BrokenProcessPool: killed by a signal, out of memory, or os._exit"
 
 
 class RayExecutor:
     """Tasks as Ray remote functions, one CPU each.
 
     ``address=None`` starts a private local Ray instance with ``num_cpus`` CPUs (default:
-    all cores) and stops it on exit; ``"auto"`` or ``"HOST:PORT"`` connects to a running
-    cluster (``ray start --head``) and leaves it running. If Ray is already initialised in
-    this process, that instance is used as it is.
+    all cores) and stops it on exit, whatever ``RAY_ADDRESS`` says; ``"auto"`` or
+    ``"HOST:PORT"`` connects to a running cluster (``ray start --head``) and leaves it
+    running. If Ray is already initialised in this process, that instance is used as it is.
+    A task whose worker dies is retried ``max_retries`` times (Ray's default, 3) before it
+    is yielded as :class:`TaskLost`.
     """
 
     name = "ray"
 
-    def __init__(self, address=None, num_cpus=None, connect_timeout=5.0):
+    def __init__(self, address=None, num_cpus=None, connect_timeout=5.0, max_retries=3):
         if address is not None and (not isinstance(address, str) or not address.strip()):
             raise ValueError(f"address must be 'auto' or 'HOST:PORT', got {address!r}")
         if address not in (None, "auto"):
@@ -164,6 +235,9 @@ class RayExecutor:
         self.address = address
         self.num_cpus = num_cpus
         self.connect_timeout = positive("connect_timeout", connect_timeout)
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ValueError(f"max_retries must be an integer >= 0, got {max_retries!r}")
+        self.max_retries = max_retries
         self._started = False
 
     def check(self):
@@ -180,12 +254,18 @@ class RayExecutor:
         if ray.is_initialized():
             return self
         if self.address is None:
-            ray.init(
-                num_cpus=self.num_cpus or os.cpu_count() or 1,
-                include_dashboard=False,
-                log_to_driver=False,
-                runtime_env={"env_vars": ONE_THREAD_ENV},
-            )
+            # address="local": a private instance even if `ray start` ran on this machine;
+            # RAY_ADDRESS is hidden while it starts so that neither this process nor the
+            # instance's own processes are pointed at another cluster.
+            with _environment({_RAY_ADDRESS: None}):
+                ray.init(
+                    address="local",
+                    _node_ip_address="127.0.0.1",  # private: nothing listens on the network
+                    num_cpus=self.num_cpus or os.cpu_count() or 1,
+                    include_dashboard=False,
+                    log_to_driver=False,
+                    runtime_env={"env_vars": ONE_THREAD_ENV},
+                )
         else:
             address = resolve_ray_address(self.address, self.connect_timeout)
             try:
@@ -214,17 +294,75 @@ class RayExecutor:
         tasks = list(tasks)
         if not tasks:
             return
-        remote = ray.remote(num_cpus=1)(_call_with_shared)
+        check_ray_resources(ray)
+        remote = ray.remote(num_cpus=1, max_retries=self.max_retries)(_call_with_shared)
         shared_ref = ray.put(shared)
         pending = {remote.remote(fn, shared_ref, task): key for key, task in tasks}
         try:
             while pending:
                 done, _ = ray.wait(list(pending), num_returns=1)
                 for ref in done:
-                    yield pending.pop(ref), ray.get(ref)
+                    key = pending.pop(ref)
+                    try:
+                        result = ray.get(ref)
+                    except Exception as err:
+                        reason = _ray_task_lost(ray, err)
+                        if reason is None:
+                            raise
+                        result = TaskLost(reason)
+                    yield key, result
         finally:
             for ref in pending:
                 ray.cancel(ref, force=True)
+
+
+def check_ray_resources(ray):
+    """Raise :class:`GradwiseError` unless some live node of the cluster has a whole CPU.
+
+    Every task asks for one CPU on one node; Ray would queue tasks that no node can take
+    and wait for them forever, without a word.
+    """
+    total = ray.cluster_resources().get("CPU", 0)
+    hint = "start the cluster with `ray start --head --num-cpus N`, N >= 1"
+    if total < 1:
+        raise GradwiseError(f"the Ray cluster has {total:g} CPUs; each trial needs 1; {hint}")
+    nodes = [n for n in ray.nodes() if n.get("Alive", n.get("alive", True))]
+    if nodes and not any(n.get("Resources", {}).get("CPU", 0) >= 1 for n in nodes):
+        raise GradwiseError(
+            f"no node of the Ray cluster has a whole CPU ({total:g} CPUs in all, spread "
+            f"over {len(nodes)} nodes); each trial needs 1 CPU on one node; {hint}"
+        )
+
+
+def _ray_task_lost(ray, err):
+    """Why ``err`` (raised by ``ray.get``) means a task was lost, or ``None`` if it did not.
+
+    Lost: the worker or its node died, Ray's memory monitor killed it, or the task could
+    not be loaded on its node (gradwise or ``fn``'s module missing there).
+    """
+    exceptions = ray.exceptions
+    died = tuple(
+        getattr(exceptions, name)
+        for name in ("WorkerCrashedError", "NodeDiedError", "OutOfMemoryError")
+        if hasattr(exceptions, name)
+    )
+    if isinstance(err, died):
+        return f"its Ray worker died ({type(err).__name__}: {_first_line(err)})"
+    if isinstance(err, exceptions.RayTaskError):
+        cause = getattr(err, "cause", None)
+        if isinstance(cause, exceptions.RaySystemError):  # an argument could not be loaded
+            cause = getattr(cause, "client_exc", cause)
+        if isinstance(cause, ImportError) or "No module named" in str(cause):
+            return (
+                f"it could not be loaded on its Ray node ({_first_line(cause)}); "
+                "install gradwise (and the module of the task) there"
+            )
+    return None
+
+
+def _first_line(err):
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    return lines[0] if lines else type(err).__name__
 
 
 def import_ray():
@@ -303,15 +441,25 @@ def _split_address(address):
     return host.strip("[]"), int(port)
 
 
+_RAY_ADDRESS = "RAY_ADDRESS"
+
+
 class _environment:
-    """Set environment variables for the duration of a ``with`` block, then restore them."""
+    """Set environment variables for the duration of a ``with`` block, then restore them.
+
+    A value of ``None`` removes the variable for that time.
+    """
 
     def __init__(self, values):
         self.values = values
 
     def __enter__(self):
         self.saved = {name: os.environ.get(name) for name in self.values}
-        os.environ.update(self.values)
+        for name, value in self.values.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
     def __exit__(self, *exc):
         for name, value in self.saved.items():
@@ -322,16 +470,20 @@ class _environment:
         return False
 
 
-# The shared object a pool worker received when it started (one per worker process).
+# The shared object a pool worker received when it started (one per worker process), and
+# the queue on which it says which task it starts (so a task that kills its worker is known).
 _shared = None
+_started = None
 
 
-def _install_shared(shared):
-    global _shared
-    _shared = shared
+def _install_shared(shared, started=None):
+    global _shared, _started
+    _shared, _started = shared, started
 
 
-def _call_with_installed(fn, task):
+def _call_with_installed(fn, index, task):
+    if _started is not None:
+        _started.put(index)  # a SimpleQueue writes at once, before fn can kill the process
     return fn(_shared, task)
 
 

@@ -28,7 +28,9 @@ at most the trials in flight. ``out/sweep.json`` records what the trials were co
 (estimator, base parameters, space, validation scheme, a SHA-256 of the data); a different
 search in the same folder is refused. A configuration whose fit raises (a diverging
 optimizer's :class:`~gradwise.DivergenceError`, say) or whose score is not finite is
-recorded as ``"failed"`` with its message, and the search goes on.
+recorded as ``"failed"`` with its message, and the search goes on; so is a trial whose
+worker process dies (killed, out of memory, a Ray node that cannot import gradwise). If
+every trial fails, :meth:`Search.fit` ends with one line naming the first error.
 
 Any estimator with ``get_params``, ``set_params``, ``fit`` and ``score`` can be searched
 (the gradwise classifiers, :class:`~gradwise.estimators.KNNClassifier`, scikit-learn's). Each
@@ -49,7 +51,7 @@ from .._validate import in_unit_interval
 from ..data import kfold, stratified_split_indices
 from ..errors import DivergenceError, GradwiseError
 from ..storage.atomic import write_json
-from .executors import get_executor
+from .executors import TaskLost, get_executor
 from .space import grid_configs, make_space, native_value, random_configs, space_text
 from .trial_log import TRIALS_FILE, TrialLog
 
@@ -114,6 +116,18 @@ def evaluate_config(shared, params):
         "fold_scores": scores,
         "seconds": time.perf_counter() - start,
         "error": None,
+    }
+
+
+def lost_trial(lost):
+    """The record of a trial whose worker died before it finished (``lost``: a TaskLost)."""
+    return {
+        "status": "failed",
+        "val_score": None,
+        "val_std": None,
+        "fold_scores": [],
+        "seconds": 0.0,
+        "error": f"{type(lost).__name__}: {lost}",
     }
 
 
@@ -224,6 +238,8 @@ class Search:
             shared = {"estimator": self.estimator, "X": X, "y": y, "splits": splits}
             with executor:
                 for i, result in executor.run(evaluate_config, shared, todo):
+                    if isinstance(result, TaskLost):  # its worker died: that trial failed
+                        result = lost_trial(result)
                     record = {"trial": i, "params": configs[i], **result}
                     done[i] = record
                     if log:
