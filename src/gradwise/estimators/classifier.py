@@ -25,6 +25,7 @@ import numbers
 import numpy as np
 
 from .. import nn, optim
+from .._memory import default_memory_limit, human_bytes
 from .._validate import (
     Param,
     at_least,
@@ -227,6 +228,14 @@ class Classifier(BaseEstimator):
         sizes = self._layer_sizes(math.prod(input_shape), n_classes)
         layers = zip(sizes[:-1], sizes[1:], strict=True)
         n_parameters = sum((fan_in + 1) * fan_out for fan_in, fan_out in layers)
+        # The parameters, their gradients and up to three optimizer buffers (Adam's amsgrad).
+        needed = 5 * n_parameters * np.dtype(self.dtype).itemsize
+        if needed > default_memory_limit():
+            raise ValueError(
+                f"{type(self).__name__} with layers {'x'.join(map(str, sizes))} has "
+                f"{n_parameters:,} parameters ({human_bytes(needed)} with their gradients and "
+                f"optimizer state), over the {human_bytes(default_memory_limit())} memory budget"
+            )
         optimizer = optim.make(self.optimizer, self.lr, self.optimizer_options)
         check = getattr(optimizer, "check_size", None)
         if check is not None:

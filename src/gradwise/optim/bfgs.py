@@ -2,8 +2,9 @@
 
 import numpy as np
 
+from .._memory import default_memory_limit
 from .._validate import positive
-from .descent import DescentMethod, check_dense_matrix, default_memory_limit
+from .descent import DescentMethod, check_dense_matrix
 
 __all__ = ["BFGS", "default_memory_limit"]
 

@@ -13,10 +13,10 @@ keeps PyTorch's iterates and evaluation counts exactly.
 """
 
 import math
-import os
 
 import numpy as np
 
+from .._memory import default_memory_limit, human_bytes
 from .._validate import count, non_negative
 from .base import Optimizer
 from .line_search import as_line_search
@@ -184,7 +184,7 @@ class DescentMethod(Optimizer):
 
 def check_dense_matrix(method, n, dtype, limit, budget, advice):
     """Raise ``ValueError`` (one line naming the size) if an ``n x n`` matrix of ``dtype``
-    needs more than ``limit`` bytes (``None``: :func:`default_memory_limit`).
+    needs more than ``limit`` bytes (``None``: :func:`gradwise._memory.default_memory_limit`).
 
     ``budget`` says where the limit comes from, ``advice`` what to use instead.
     """
@@ -194,20 +194,6 @@ def check_dense_matrix(method, n, dtype, limit, budget, advice):
     if needed > limit:
         raise ValueError(
             f"{method} on {n} parameters keeps a dense {n} x {n} {dtype} matrix "
-            f"({_human(needed)}), over the {_human(limit)} memory budget ({budget}): {advice}"
+            f"({human_bytes(needed)}), over the {human_bytes(limit)} memory budget ({budget}): "
+            f"{advice}"
         )
-
-
-def default_memory_limit():
-    """A quarter of the physical memory, or 2 GiB where it cannot be read."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4
-    except (ValueError, OSError, AttributeError):
-        return 2 * 2**30
-
-
-def _human(n_bytes):
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
-        if n_bytes < 1024 or unit == "TiB":
-            return f"{n_bytes:.0f} {unit}" if unit == "bytes" else f"{n_bytes:.1f} {unit}"
-        n_bytes /= 1024
