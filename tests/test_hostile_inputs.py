@@ -16,10 +16,11 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
-from gradwise.errors import DataError
+from gradwise.errors import DataError, ModelFileError
 from hostile import Row, check_row
 
 # -- what the cases are made of ---------------------------------------------------------
@@ -88,6 +89,51 @@ def tar_bomb(folder, mib=100):
         archive.addfile(info, io.BytesIO(bytes(info.size)))
 
 
+def model_file(folder, name="model.npz", **forged):
+    """A real model file (Linear(6, 3)), its metadata entries then replaced by ``forged``."""
+    from gradwise import nn
+    from gradwise.estimators.model_file import save_model
+    from gradwise.storage.archive import read_archive, write_archive
+
+    path = Path(folder) / name
+    save_model(path, nn.Linear(6, 3, seed=1), classes=["a", "b", "c"], input_shape=[6])
+    arrays, meta = read_archive(path, format="gradwise-model")
+    meta.update(forged)
+    write_archive(path, arrays, meta, format="gradwise-model")
+    return path
+
+
+def nested(depth, leaf=0):
+    """A list nested ``depth`` deep (built without recursion)."""
+    tree = leaf
+    for _ in range(depth):
+        tree = [tree]
+    return tree
+
+
+def deep_json_file(folder, depth=100_000):
+    """A model file whose metadata holds a ``depth``-deep JSON array (json.dumps cannot)."""
+    path = model_file(folder)
+    with np.load(path) as archive:
+        arrays = {k: archive[k] for k in archive.files}
+    text = str(arrays["__metadata__"])
+    arrays["__metadata__"] = np.array(text[:-1] + ', "deep": ' + "[" * depth + "]" * depth + "}")
+    with open(path, "wb") as stream:
+        np.savez(stream, **arrays)
+
+
+def read_model(name="model.npz"):
+    def call(folder):
+        from gradwise.estimators.model_file import load_model
+
+        return load_model(Path(folder) / name)
+
+    return call
+
+
+HUGE = {"type": "Linear", "in_features": 100_000, "out_features": 100_000}
+
+
 def load(name, **kwargs):
     def call(folder):
         import gradwise as gw
@@ -123,7 +169,64 @@ CASES = {
         lambda d: tar_claiming(d, fmt=tarfile.PAX_FORMAT, name="pax.tar"),
         Row(["data", "info", "{dir}/pax.tar", "--no-cache"], 2, "larger than any image"),
     ),
+    # 2. Model-file metadata trusted before it is checked.
+    "architecture-asks-74-GiB": (
+        lambda d: model_file(d, architecture=HUGE),
+        Row(["evaluate", "{dir}/model.npz", "--data", "digits"], 2, "file stores"),
+    ),
+    "architecture-asks-74-GiB-library": (
+        lambda d: model_file(d, architecture=HUGE),
+        Call(read_model(), ModelFileError, "100,000"),
+    ),
+    "hidden-layer-asks-74-GiB": (
+        lambda d: model_file(
+            d,
+            architecture={
+                "type": "Sequential",
+                "layers": [HUGE, {"type": "ReLU"}, {"type": "Linear", "in_features": 100_000}],
+            },
+        ),
+        Call(read_model(), ModelFileError, "file stores 21 in all"),
+    ),
+    "weight-stored-transposed": (
+        lambda d: model_file(
+            d, architecture={"type": "Linear", "in_features": 3, "out_features": 6}
+        ),
+        Call(read_model(), ModelFileError, "Linear(3, 6)"),
+    ),
+    "metadata-100000-deep": (
+        deep_json_file,
+        Row(["evaluate", "{dir}/model.npz", "--data", "digits"], 2, "nested too deeply"),
+    ),
+    "metadata-500-deep": (
+        lambda d: model_file(d, training={"log": nested(500)}),
+        Call(read_model(), ModelFileError, "nested more than"),
+    ),
+    "architecture-300-sequentials-deep": (
+        lambda d: model_file(
+            d, architecture=_sequentials({"type": "Linear", "in_features": 6, "out_features": 3})
+        ),
+        Call(read_model(), ModelFileError, "nested"),
+    ),
+    "classes-not-a-list": (
+        lambda d: model_file(d, classes="abc"),
+        Call(read_model(), ModelFileError, "'classes'"),
+    ),
+    "architecture-a-list": (
+        lambda d: model_file(d, architecture=[HUGE]),
+        Call(read_model(), ModelFileError, "must be an object"),
+    ),
+    "dtype-a-number": (
+        lambda d: model_file(d, dtype=8),
+        Call(read_model(), ModelFileError, "'dtype'"),
+    ),
 }
+
+
+def _sequentials(layer, depth=300):
+    for _ in range(depth):
+        layer = {"type": "Sequential", "layers": [layer]}
+    return layer
 
 
 @pytest.fixture(autouse=True)
