@@ -145,6 +145,7 @@ def load(name, **kwargs):
 
 # -- the table --------------------------------------------------------------------------
 
+TINY_BUDGET = {"gradwise.data.decode:memory_budget": lambda: 1000}
 LOW = {"gradwise.data._limits:MAX_MEMBER_BYTES": 16 * 2**20}
 
 CASES = {
@@ -219,6 +220,36 @@ CASES = {
     "dtype-a-number": (
         lambda d: model_file(d, dtype=8),
         Call(read_model(), ModelFileError, "'dtype'"),
+    ),
+    # 3. Sizes a typo away.
+    "gradcheck-samples-1e8": (
+        lambda d: None,
+        Row(["gradcheck", "--samples", "100000000"], 2, "memory budget"),
+    ),
+    "gradcheck-features-1e8": (
+        lambda d: None,
+        Row(["gradcheck", "--features", "100000000"], 2, "memory budget"),
+    ),
+    "gradcheck-hidden-1e8": (
+        lambda d: None,
+        Row(["gradcheck", "--model", "mlp", "--hidden", "100000000"], 2, "memory budget"),
+    ),
+    "image-folder-size-100000": (
+        image_tree,
+        Row(["data", "info", "{dir}/imgs", "--size", "100000", "--no-cache"], 2, "size"),
+    ),
+    "image-folder-size-over-budget": (
+        image_tree,
+        Call(load("imgs", size=(16, 16)), DataError, "memory budget", TINY_BUDGET),
+    ),
+    "image-folder-batches-over-budget": (
+        image_tree,
+        Call(
+            load("imgs", size=(16, 16)),
+            DataError,
+            "memory budget",
+            {**TINY_BUDGET, "gradwise.data.decode:BATCH_SIZE": 1},
+        ),
     ),
 }
 

@@ -24,7 +24,7 @@ from ..errors import DataError
 from .cache import cache_key, cached_arrays, fingerprint
 from .containers import container_kind, iter_container
 from .dataset import Dataset
-from .decode import decode_images
+from .decode import check_target_size, decode_images
 from .split import stratified_split_indices
 
 SPLITS = ("train", "test")
@@ -42,6 +42,7 @@ def load_image_folder(
     """
     path = Path(path)
     size = normalise_size(size)
+    check_target_size(size)
     kind = container_kind(path)
     key = cache_key("images", fingerprint(path), {"size": list(size) if size else None})
     arrays, meta, entry = cached_arrays(
