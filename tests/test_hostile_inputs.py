@@ -134,6 +134,33 @@ def read_model(name="model.npz"):
 HUGE = {"type": "Linear", "in_features": 100_000, "out_features": 100_000}
 
 
+CONTROL = "cat\n\x1b[31mred"  # a newline and an ANSI escape: red text from here on
+
+
+def named_tree(folder, classes, files=(b"0.png", b"1.png"), payload=None, bad=()):
+    """An image folder whose class and file names are given as bytes (any bytes); the files
+    of the classes in ``bad`` (or all, with ``payload``) hold ``payload``, not an image."""
+    root = os.fsencode(Path(folder) / "imgs")
+    for c in classes:
+        os.makedirs(os.path.join(root, c))
+        for f in files:
+            with open(os.path.join(root, c, f), "wb") as stream:
+                if c in bad:
+                    stream.write(b"not an image")
+                else:
+                    stream.write(png_bytes() if payload is None else payload)
+
+
+def tar_named(folder, member=b"cat/\xff\x1b[31m.png"):
+    """A tar whose member name is not UTF-8 and holds an escape, and is not an image."""
+    with tarfile.open(Path(folder) / "names.tar", "w", encoding="utf-8") as archive:
+        for name in (b"dog/0.png", member):
+            data = png_bytes() if name == b"dog/0.png" else b"not an image"
+            info = tarfile.TarInfo(name.decode("utf-8", "surrogateescape"))
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+
+
 def load(name, **kwargs):
     def call(folder):
         import gradwise as gw
@@ -251,6 +278,39 @@ CASES = {
             {**TINY_BUDGET, "gradwise.data.decode:BATCH_SIZE": 1},
         ),
     ),
+    # 4. Class and file names with control characters: errors stay one line, escaped.
+    "class-name-with-escape-not-an-image": (
+        lambda d: named_tree(d, [CONTROL.encode(), b"dog"], bad=[CONTROL.encode()]),
+        Row(["data", "info", "{dir}/imgs", "--no-cache"], 2, "cannot be read as an image"),
+    ),
+    "class-name-with-escape-library": (
+        lambda d: named_tree(d, [CONTROL.encode(), b"dog"], bad=[CONTROL.encode()]),
+        Call(load("imgs"), DataError, "\\x1b[31mred"),
+    ),
+    "file-outside-class-folder-with-newline": (
+        lambda d: (
+            named_tree(d, [b"train/cat", b"test/cat", b"test/a\nb\x1b[0m"], payload=None)
+            or (Path(d) / "imgs" / "train" / "x\n\x1b[2J.png").write_bytes(png_bytes())
+        ),
+        Call(load("imgs"), DataError, "x\\n\\x1b[2J.png"),
+    ),
+    # 5. Names that are not UTF-8: read, or named in the error.
+    "file-name-not-utf-8": (
+        lambda d: named_tree(d, [b"cat", b"dog"], files=(b"\xfe0.png", b"\xff1.png")),
+        Row(["data", "info", "{dir}/imgs"], 0),
+    ),
+    "file-name-not-utf-8-no-cache": (
+        lambda d: named_tree(d, [b"cat", b"dog"], files=(b"\xfe0.png", b"\xff1.png")),
+        Row(["data", "info", "{dir}/imgs", "--no-cache"], 0),
+    ),
+    "file-name-not-utf-8-not-an-image": (
+        lambda d: named_tree(d, [b"cat", b"dog"], files=(b"\xfe0.png",), payload=b"no"),
+        Row(["data", "info", "{dir}/imgs"], 2, "\\udcfe0.png"),
+    ),
+    "tar-member-not-utf-8-not-an-image": (
+        tar_named,
+        Row(["data", "info", "{dir}/names.tar", "--no-cache"], 2, "cat/\\udcff\\x1b[31m.png"),
+    ),
 }
 
 
@@ -278,7 +338,8 @@ def test_hostile_input(case, tmp_path, monkeypatch):
     folder.mkdir()
     build(folder)
     if isinstance(check, Row):
-        check_row(check, folder)
+        done = check_row(check, folder)
+        assert "\x1b" not in done.stderr, done.stderr
         return
     import importlib
 
@@ -288,4 +349,22 @@ def test_hostile_input(case, tmp_path, monkeypatch):
     with pytest.raises(check.error) as raised:
         check.fn(folder)
     text = str(raised.value)
-    assert "\n" not in text and check.says in text, text
+    assert "\n" not in text and "\x1b" not in text and check.says in text, text
+
+
+def test_printable_escapes_what_a_terminal_would_obey_and_keeps_the_rest():
+    from gradwise.data._text import printable
+
+    assert printable(CONTROL) == "cat\\n\\x1b[31mred"
+    assert printable("d\udcffg") == "d\\udcffg"  # a name that is not UTF-8, as os.fsdecode gives it
+    assert printable("\u202eevil") == "\\u202eevil"  # a right-to-left override
+    assert printable("chat noir, café") == "chat noir, café"
+    printable("d\udcffg\n").encode("utf-8")  # always encodes
+
+
+def test_class_names_are_kept_as_they_are_in_the_data(tmp_path):
+    import gradwise as gw
+
+    named_tree(tmp_path, [CONTROL.encode(), b"d\xffg"])
+    ds = gw.data.load(tmp_path / "imgs", cache=False, workers=1)
+    assert ds.classes == (CONTROL, "d\udcffg")

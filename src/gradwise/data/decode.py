@@ -244,8 +244,10 @@ def _plain_jpeg_shape(data):
 
 
 def _describe(err):
-    text = str(err) or type(err).__name__
-    return printable(text.splitlines()[0])
+    # Escaped whole rather than cut at its first line: the message may quote a path that
+    # holds a newline. Long multi-line decoder messages are cut to a readable length.
+    text = printable((str(err) or type(err).__name__).strip())
+    return text if len(text) <= 400 else text[:400] + "..."
 
 
 def _size_mismatch(name, shape, ref_name, ref_shape):
