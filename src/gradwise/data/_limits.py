@@ -16,7 +16,11 @@ import), or a quarter of the process's address-space limit where one is set and 
 """
 
 import os
-import resource
+
+try:
+    import resource
+except ImportError:  # Not on a Unix.
+    resource = None
 
 MAX_MEMBER_BYTES = 64 * 2**20
 
@@ -27,9 +31,10 @@ def memory_budget() -> int:
         budget = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4
     except (ValueError, OSError, AttributeError):
         budget = 2 * 2**30
-    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
-    if soft != resource.RLIM_INFINITY and soft > 0:
-        budget = min(budget, soft // 4)
+    if resource is not None:
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft != resource.RLIM_INFINITY and soft > 0:
+            budget = min(budget, soft // 4)
     return budget
 
 
