@@ -3,13 +3,24 @@ model's parameters, a decoded image. One number, so every refusal agrees with th
 
 import os
 
+try:
+    import resource
+except ImportError:  # not a Unix
+    resource = None
+
 
 def default_memory_limit():
-    """A quarter of the physical memory, or 2 GiB where it cannot be read."""
+    """A quarter of the physical memory (2 GiB where it cannot be read), or a quarter of the
+    process's address-space limit where one is set and lower (``ulimit -v``)."""
     try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4
+        budget = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4
     except (ValueError, OSError, AttributeError):
-        return 2 * 2**30
+        budget = 2 * 2**30
+    if resource is not None:
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft != resource.RLIM_INFINITY and soft > 0:
+            budget = min(budget, soft // 4)
+    return budget
 
 
 def human_bytes(n_bytes):

@@ -3,6 +3,7 @@
 import numpy as np
 
 from .. import nn
+from .._memory import default_memory_limit, human_bytes
 from ..calculus.gradcheck import gradient_check
 from ..calculus.objective import objective
 
@@ -41,10 +42,46 @@ def build_model(kind, features, classes, hidden, seed):
     )
 
 
+def memory_needed(model, samples, features, classes, hidden):
+    """Bytes the check needs, roughly: the data (and a copy), the parameters with their
+    gradients and the check's vectors, and the activations of a forward and backward pass."""
+    parameters = features * classes + classes
+    width = classes
+    if model == "mlp":
+        parameters = features * hidden + hidden + hidden * classes + classes
+        width += 2 * hidden
+    return 8 * (2 * samples * features + 6 * parameters + 4 * samples * width)
+
+
+def check_memory(args, limit=None):
+    """Refuse sizes a typo away (``--samples 100000000``) before anything is allocated."""
+    limit = default_memory_limit() if limit is None else limit
+    needed = memory_needed(args.model, args.samples, args.features, args.classes, args.hidden)
+    if needed > limit:
+        raise ValueError(
+            f"--samples {args.samples} --features {args.features} --classes {args.classes}"
+            f"{f' --hidden {args.hidden}' if args.model == 'mlp' else ''} need about "
+            f"{human_bytes(needed)}, over the {human_bytes(limit)} memory budget (a quarter of the "
+            "physical memory); a gradient check needs a few dozen rows and features"
+        )
+
+
 def run(args):
     for name in ("samples", "features", "classes", "hidden"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name} must be >= 1, got {getattr(args, name)}")
+    check_memory(args)
+    try:
+        return _check(args)
+    except MemoryError:
+        # Under the budget but over what this process may allocate (an address-space limit).
+        raise ValueError(
+            f"out of memory for --samples {args.samples} --features {args.features}: "
+            "use smaller sizes"
+        ) from None
+
+
+def _check(args):
     rng = np.random.default_rng(args.seed)
     X = rng.standard_normal((args.samples, args.features))
     y = rng.integers(0, args.classes, args.samples)

@@ -14,7 +14,10 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from .._memory import human_bytes
 from ..errors import DataError
+from . import _limits
+from ._text import printable
 from .tar_stream import is_tar_file, iter_tar_files
 
 
@@ -24,7 +27,7 @@ def container_kind(path) -> str:
     if path.is_dir():
         return "directory"
     if not path.is_file():
-        raise DataError(f"{path}: no such file or directory")
+        raise DataError(f"{printable(path)}: no such file or directory")
     if zipfile.is_zipfile(path):
         return "zip"
     if is_tar_file(path):
@@ -32,11 +35,15 @@ def container_kind(path) -> str:
     with open(path, "rb") as stream:
         magic = stream.read(4)
     if magic == b"PK\x03\x04":
-        raise DataError(f"{path}: zip archive is truncated or corrupt (no central directory)")
+        raise DataError(
+            f"{printable(path)}: zip archive is truncated or corrupt (no central directory)"
+        )
     if magic.startswith(b"\x1f\x8b"):
-        raise DataError(f"{path}: compressed archive is truncated, corrupt or not a tar archive")
+        raise DataError(
+            f"{printable(path)}: compressed archive is truncated, corrupt or not a tar archive"
+        )
     raise DataError(
-        f"{path}: not a directory, a .tar/.tar.gz or a .zip archive; "
+        f"{printable(path)}: not a directory, a .tar/.tar.gz or a .zip archive; "
         "image folders are laid out as <split>/<class>/<image>"
     )
 
@@ -70,12 +77,33 @@ def _iter_directory(root):
 
 
 def _iter_zip(path):
+    label = printable(path)
     try:
         with zipfile.ZipFile(path) as archive:
             for info in archive.infolist():
-                yield info.filename, None if info.is_dir() else archive.read(info)
-    except (zipfile.BadZipFile, OSError, EOFError) as err:
-        raise DataError(f"{path}: zip archive is truncated or corrupt ({err})") from err
+                yield info.filename, None if info.is_dir() else _read_member(archive, info, label)
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as err:
+        raise DataError(f"{label}: zip archive is truncated or corrupt ({err})") from err
+
+
+def _read_member(archive, info, label):
+    """A member's bytes, refused unread if it says it is larger than any image could be, and
+    never more than ``MAX_MEMBER_BYTES + 1`` bytes read whatever it says (headers can lie)."""
+    limit = _limits.MAX_MEMBER_BYTES
+    where = f"{label}/{printable(info.filename)}"
+    if info.file_size > limit:
+        raise DataError(
+            f"{where}: member of {human_bytes(info.file_size)} is larger than any image could be "
+            f"(limit {human_bytes(limit)}); refused unread"
+        )
+    with archive.open(info) as member:
+        data = member.read(limit + 1)
+    if len(data) > limit:
+        raise DataError(
+            f"{where}: member holds more than {human_bytes(limit)}, more than any image could be "
+            "(and more than its header says); refused"
+        )
+    return data
 
 
 def _normalise(name):

@@ -22,7 +22,9 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 from PIL import Image
 
+from .._memory import default_memory_limit, human_bytes
 from ..errors import DataError
+from ._text import printable
 
 BATCH_SIZE = 1024
 # Below this many images a worker pool costs more than it saves.
@@ -58,6 +60,35 @@ def decode_images(
         return DecodedImages(pool.imap(_decode_batch_job, jobs))
 
 
+def check_target_size(size):
+    """Refuse a resize target no image should have (``size=100000``: 30 GB an image) before
+    anything is decoded: over Pillow's decompression-bomb limit of pixels an image
+    (``Image.MAX_IMAGE_PIXELS``), or over the memory budget for one image alone."""
+    if size is None:
+        return
+    height, width = size
+    pixels, limit = height * width, Image.MAX_IMAGE_PIXELS
+    if limit is not None and pixels > limit:
+        raise ValueError(
+            f"size {height}x{width} makes every image {pixels:,} pixels, over Pillow's "
+            f"limit of {limit:,} pixels an image (Image.MAX_IMAGE_PIXELS)"
+        )
+    budget = default_memory_limit()
+    if 3 * pixels > budget:
+        raise ValueError(
+            f"size {height}x{width} makes every image {human_bytes(3 * pixels)}, over the "
+            f"{human_bytes(budget)} memory budget for a whole dataset"
+        )
+
+
+def _over_budget(count, shape, budget):
+    return (
+        f"{count:,} decoded images of {shape[0]}x{shape[1]} need more than "
+        f"{human_bytes(count * int(np.prod(shape)))}, over the {human_bytes(budget)} memory budget "
+        "(a quarter of the physical memory): resize them smaller with size=(height, width)"
+    )
+
+
 class DecodedImages:
     """Decoded images kept as the batches they arrived in (in item order).
 
@@ -68,9 +99,13 @@ class DecodedImages:
     def __init__(self, results):
         self.names, self.batches = [], []
         reference = None  # (name, shape) of the first image, which fixes the common size.
+        budget, total = default_memory_limit(), 0
         for batch_names, array, error in results:
             if error:
                 raise DataError(error)
+            total += array.nbytes
+            if total > budget:
+                raise DataError(_over_budget(len(self.names) + len(array), array.shape[1:], budget))
             if reference is None:
                 reference = (batch_names[0], array.shape[1:])
             elif array.shape[1:] != reference[1]:
@@ -124,8 +159,11 @@ def _decode_batch_job(job):
         try:
             image = decode_one(payload, size)
         except Exception as err:  # noqa: BLE001 - any decoder failure names the file
-            return names, None, f"{name}: cannot be read as an image ({_describe(err)})"
+            return names, None, f"{printable(name)}: cannot be read as an image ({_describe(err)})"
         if out is None:
+            budget = default_memory_limit()
+            if len(batch) * image.nbytes > budget:
+                return names, None, _over_budget(len(batch), image.shape, budget)
             out = np.empty((len(batch),) + image.shape, np.uint8)
             first = (name, image.shape)
         elif image.shape != out.shape[1:]:
@@ -206,13 +244,15 @@ def _plain_jpeg_shape(data):
 
 
 def _describe(err):
-    text = str(err) or type(err).__name__
-    return text.splitlines()[0]
+    # Escaped whole rather than cut at its first line: the message may quote a path that
+    # holds a newline. Long multi-line decoder messages are cut to a readable length.
+    text = printable((str(err) or type(err).__name__).strip())
+    return text if len(text) <= 400 else text[:400] + "..."
 
 
 def _size_mismatch(name, shape, ref_name, ref_shape):
     return (
-        f"{name} is {shape[0]}x{shape[1]} (height x width) but {ref_name} is "
+        f"{printable(name)} is {shape[0]}x{shape[1]} (height x width) but {printable(ref_name)} is "
         f"{ref_shape[0]}x{ref_shape[1]}; images must share one size: "
         "pass size=(height, width) to resize them"
     )

@@ -15,16 +15,19 @@ split, class, then path. Every image is decoded with Pillow and converted to RGB
 Decoded arrays are cached (see :mod:`gradwise.data.cache`).
 """
 
+import hashlib
 import numbers
+import os
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import DataError
+from ._text import printable
 from .cache import cache_key, cached_arrays, fingerprint
 from .containers import container_kind, iter_container
 from .dataset import Dataset
-from .decode import decode_images
+from .decode import check_target_size, decode_images
 from .split import stratified_split_indices
 
 SPLITS = ("train", "test")
@@ -42,8 +45,11 @@ def load_image_folder(
     """
     path = Path(path)
     size = normalise_size(size)
+    check_target_size(size)
     kind = container_kind(path)
-    key = cache_key("images", fingerprint(path), {"size": list(size) if size else None})
+    # Without the cache no key is needed: the tree is not walked twice.
+    source_id = _fingerprint(path) if cache else None
+    key = cache_key("images", source_id, {"size": list(size) if size else None})
     arrays, meta, entry = cached_arrays(
         key, lambda: decode_folder(path, size=size, workers=workers), use_cache=cache
     )
@@ -61,10 +67,31 @@ def load_image_folder(
         X_test=X_test,
         y_test=np.asarray(y_test, np.int64),
         classes=tuple(meta["classes"]),
-        source=source or f"image folder {path} ({kind})",
+        source=source or f"image folder {printable(path)} ({kind})",
         cache_path=entry,
         info={"layout": meta["layout"], "container": kind},
     )
+
+
+def _fingerprint(path):
+    """The cache's fingerprint of ``path``; for a folder with a name that is not UTF-8
+    (``os.fsdecode`` gives it lone surrogates, which ``cache.fingerprint`` cannot encode), the
+    same listing hashed with those names' own bytes (``surrogateescape``), so it is read."""
+    try:
+        return fingerprint(path)
+    except UnicodeEncodeError:
+        pass
+    listing, count = hashlib.sha256(), 0
+    for dirpath, dirnames, filenames in os.walk(path):
+        dirnames.sort()
+        for filename in sorted(filenames):
+            full = os.path.join(dirpath, filename)
+            stat = os.stat(full)
+            rel = os.path.relpath(full, path).replace(os.sep, "/")
+            line = f"{rel}\0{stat.st_size}\0{stat.st_mtime_ns}\n"
+            listing.update(line.encode("utf-8", "surrogateescape"))
+            count += 1
+    return {"type": "directory", "files": count, "listing_sha256": listing.hexdigest()}
 
 
 def decode_folder(path, *, size=None, workers=None) -> tuple[dict, dict]:
@@ -106,7 +133,7 @@ def plan_layout(files, folders=(), *, label="image folder"):
     had a split level. Raises :class:`DataError` for every layout problem, naming the path.
     """
     if not files:
-        raise DataError(f"{label}: no images found (expected <split>/<class>/<image>)")
+        raise DataError(f"{printable(label)}: no images found (expected <split>/<class>/<image>)")
     parts = [f.split("/") for f in files]
     folder_parts = [d.split("/") for d in folders]
     depth = _wrapper_depth(parts, folder_parts)
@@ -116,7 +143,7 @@ def plan_layout(files, folders=(), *, label="image folder"):
         d[depth:] for d in folder_parts if len(d) > depth and d[:depth] == parts[0][:depth]
     ]
     has_splits = any(r[0] in SPLITS for r in rel) or any(d[0] in SPLITS for d in rel_folders)
-    where = f"{label}{'/' + prefix if prefix else ''}"
+    where = printable(f"{label}{'/' + prefix if prefix else ''}")
     if has_splits:
         return (*_plan_split(files, rel, rel_folders, where), True)
     return (*_plan_unsplit(files, rel, rel_folders, where), False)
@@ -149,7 +176,7 @@ def _plan_split(files, rel, rel_folders, where):
             )
         if len(r) < 3:
             raise DataError(
-                f"{name}: images must be inside class folders (<split>/<class>/<image>)"
+                f"{printable(name)}: images must be inside class folders (<split>/<class>/<image>)"
             )
     with_images = {s: {r[1] for r in rel if r[0] == s} for s in SPLITS}
     declared = {s: {d[1] for d in rel_folders if len(d) >= 2 and d[0] == s} for s in SPLITS}
@@ -163,7 +190,7 @@ def _plan_split(files, rel, rel_folders, where):
             )
         empty = sorted(declared[s] - with_images[s])
         if empty:
-            raise DataError(f"{where}/{s}/{empty[0]}: class folder has no images")
+            raise DataError(f"{where}/{s}/{printable(empty[0])}: class folder has no images")
         if not with_images[s]:
             raise DataError(f"{where}/{s}: split folder has no images")
     for s in SPLITS:
@@ -183,11 +210,13 @@ def _plan_split(files, rel, rel_folders, where):
 def _plan_unsplit(files, rel, rel_folders, where):
     for name, r in zip(files, rel, strict=True):
         if len(r) < 2:
-            raise DataError(f"{name}: images must be inside class folders (<class>/<image>)")
+            raise DataError(
+                f"{printable(name)}: images must be inside class folders (<class>/<image>)"
+            )
     with_images = {r[0] for r in rel}
     empty = sorted({d[0] for d in rel_folders} - with_images)
     if empty:
-        raise DataError(f"{where}/{empty[0]}: class folder has no images")
+        raise DataError(f"{where}/{printable(empty[0])}: class folder has no images")
     classes = sorted(with_images)
     index = {c: i for i, c in enumerate(classes)}
     return np.zeros(len(rel), np.int64), np.array([index[r[0]] for r in rel], np.int64), classes

@@ -15,9 +15,14 @@ import gzip
 import lzma
 from collections.abc import Iterator
 
+from .._memory import human_bytes
 from ..errors import DataError
+from . import _limits
+from ._text import printable
 
 BLOCK = 512
+#: A pax or GNU long-name header larger than this is corrupt (real ones are a few hundred bytes).
+MAX_HEADER_BYTES = 1 << 20
 READ_CHUNK = 1 << 20
 
 _REGULAR = {b"0", b"\x00", b"7"}
@@ -52,7 +57,7 @@ def iter_tar_files(
     yielded too, as ``(name, None)``. Raises :class:`DataError` naming ``archive_label``
     (default: the path) if the archive is truncated or corrupt.
     """
-    label = archive_label or str(path)
+    label = printable(archive_label or str(path))
     try:
         with _open_decompressed(path) as stream:
             for name, data in _iter_members(_BlockReader(stream, label), label):
@@ -98,6 +103,13 @@ class _BlockReader:
         self.pos += size
         return data
 
+    def skip(self, size):
+        """Consume ``size`` bytes without keeping them (a skipped member of any size)."""
+        while size > 0:
+            step = min(size, READ_CHUNK)
+            self.read(step)
+            size -= step
+
 
 def _iter_members(reader, label):
     pending = {}
@@ -107,7 +119,12 @@ def _iter_members(reader, label):
             return  # End of archive (zero block), or a stream that simply stops between members.
         _check_header(header, label)
         name, size, kind = _parse_header(header, pending, label)
-        data = reader.read(_padded(size))[:size] if size else b""
+        if kind in _SKIPPED or kind == b"5":
+            reader.skip(_padded(size))  # Never kept, so never held in memory, whatever its size.
+            data = b""
+        else:
+            _check_member_size(kind, name, size, label)
+            data = reader.read(_padded(size))[:size] if size else b""
         if kind == b"x":
             pending = _parse_pax(data, label)
             continue
@@ -121,6 +138,18 @@ def _iter_members(reader, label):
             yield name.rstrip("/"), None
         elif kind not in _SKIPPED:
             raise DataError(f"{label}: unsupported tar member type {kind!r} for {name!r}")
+
+
+def _check_member_size(kind, name, size, label):
+    """Refuse a member too large to be what it claims before a byte of it is read."""
+    if kind in (b"x", b"L"):
+        if size > MAX_HEADER_BYTES:
+            raise DataError(f"{label}: corrupt tar header ({size} bytes of extended header)")
+    elif size > _limits.MAX_MEMBER_BYTES:
+        raise DataError(
+            f"{label}/{printable(name)}: member of {human_bytes(size)} is larger than any image "
+            f"could be (limit {human_bytes(_limits.MAX_MEMBER_BYTES)}); refused unread"
+        )
 
 
 def _check_header(header, label):
@@ -139,7 +168,12 @@ def _parse_header(header, pending, label):
     name = name.decode("utf-8", "surrogateescape")
     size = _size(header[124:136], label)
     name = pending.get("path", name)
-    size = int(pending.get("size", size))
+    try:
+        size = int(pending.get("size", size))
+    except ValueError:
+        raise DataError(f"{label}: corrupt pax header (size {pending['size']!r})") from None
+    if size < 0:
+        raise DataError(f"{label}: not a tar archive, or its headers are corrupt")
     return name, size, header[156:157]
 
 

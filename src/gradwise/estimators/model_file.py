@@ -130,12 +130,63 @@ def load_model(path):
         raise ModelFileError(f"{path}: {err}") from None
 
 
+#: How deeply the metadata may nest: a real file's is under ten levels deep (a Sequential's
+#: layers, a preprocessing pipeline); a deeper one is refused before anything walks it.
+MAX_METADATA_DEPTH = 64
+
+#: The type each metadata entry must have (``None`` allowed where it may be absent).
+_SCHEMA = {
+    "dtype": (str,),  # architecture, loss, penalty: checked by the classes' rebuild
+    "classes": (list,),
+    "input_shape": (list, type(None)),
+    "preprocessing": (dict, list, type(None)),
+    "training": (dict, type(None)),
+    "data_fingerprint": (str, type(None)),
+    "estimator": (dict, type(None)),
+}
+
+
+def _check_metadata(meta, arrays):
+    """The metadata's shape, types and bounds, checked before anything is built from it."""
+    _check_depth(meta)
+    for key, types in _SCHEMA.items():
+        value = meta.get(key, "float32" if key == "dtype" else None)
+        if key == "classes" and key not in meta:
+            raise ModelFileError(f"the metadata lacks {key!r}")
+        if not isinstance(value, types):
+            names = " or ".join("null" if t is type(None) else t.__name__ for t in types)
+            raise ModelFileError(
+                f"metadata entry {key!r} must be a {names}, got {type(value).__name__}"
+            )
+    for name, value in arrays.items():
+        if name.startswith("param/") and value.ndim not in (1, 2):
+            raise ModelFileError(f"parameter {name[6:]!r} has {value.ndim} dimensions, not 1 or 2")
+
+
+def _check_depth(tree):
+    """Refuse a tree nested deeper than ``MAX_METADATA_DEPTH`` (iteratively: no recursion)."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_METADATA_DEPTH:
+            raise ModelFileError(
+                f"the metadata is nested more than {MAX_METADATA_DEPTH} levels deep"
+            )
+        children = node.values() if isinstance(node, dict) else node
+        if isinstance(node, dict | list):
+            stack.extend((child, depth + 1) for child in children)
+
+
 def _rebuild(arrays, meta):
+    _check_metadata(meta, arrays)
     dtype = meta.get("dtype", "float32")
     if dtype not in ("float32", "float64"):
         raise ModelFileError(f"parameters must be float32 or float64, the file says {dtype!r}")
     dtype = np.dtype(dtype)
-    model = nn.Module.rebuild(meta.get("architecture"), dtype)
+    # Nothing larger than the file: the architecture may claim at most the parameter values
+    # stored (each layer is also checked against its own arrays, shape by shape, below).
+    stored = sum(a.size for name, a in arrays.items() if name.startswith("param/"))
+    model = nn.Module.rebuild(meta.get("architecture"), dtype, max_parameters=stored)
     expected = set()
     for name, module, attr in model.named_parameters():
         key = f"param/{name}"

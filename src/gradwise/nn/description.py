@@ -15,14 +15,39 @@ beyond its class; a class with other arguments overrides ``arguments`` and
 
 A description read from a file is untrusted: only a registered class of the kind asked
 for is built, only from JSON scalars and lists, checked by the class's own constructor,
-and every failure is a one-line :class:`~gradwise.errors.ModelFileError`.
+and every failure is a one-line :class:`~gradwise.errors.ModelFileError`. A file's
+sizes are untrusted too: ``rebuild(..., max_parameters=N)`` (a model file passes the number
+of parameter values it stores) lets the whole tree hold at most ``N`` parameters, and a
+layer reserves its count with :func:`reserve_parameters` before it allocates them, so a
+description asking for a 100,000 x 100,000 layer is refused before 74.5 GiB is reserved.
 """
 
+import contextvars
 import inspect
+import reprlib
 
 import numpy as np
 
 from ..errors import ModelFileError
+
+#: ``[left, total]`` parameters the description being rebuilt may still allocate, or None.
+_BUDGET = contextvars.ContextVar("gradwise_parameter_budget", default=None)
+
+
+def reserve_parameters(count, what):
+    """Claim ``count`` parameter values for ``what`` (a layer being rebuilt) from the budget
+    of the :meth:`Describable.rebuild` in progress; :class:`ModelFileError` if it is spent.
+    Outside a budgeted rebuild (or with none set) it does nothing."""
+    budget = _BUDGET.get()
+    if budget is None:
+        return
+    if count > budget[0]:
+        left = "" if budget[0] == budget[1] else f", {budget[0]:,} of them left for it"
+        raise ModelFileError(
+            f"the architecture's {what} needs {count:,} parameters but the file stores "
+            f"{budget[1]:,} in all{left} (its layer shapes do not match the stored arrays)"
+        )
+    budget[0] -= count
 
 
 class Describable:
@@ -77,13 +102,25 @@ class Describable:
         return cls(**arguments)
 
     @classmethod
-    def rebuild(cls, description, dtype=np.float32):
+    def rebuild(cls, description, dtype=np.float32, *, max_parameters=None):
         """A fresh instance of the registered subclass of ``cls`` that ``description``
         (from :meth:`describe`, or an untrusted file) names; a :class:`ModelFileError`
-        that says what is wrong otherwise."""
+        that says what is wrong otherwise. ``max_parameters``: the most parameter values
+        the whole tree may hold (see :func:`reserve_parameters`)."""
+        if max_parameters is None:
+            return cls._rebuild_one(description, dtype)
+        token = _BUDGET.set([int(max_parameters), int(max_parameters)])
+        try:
+            return cls._rebuild_one(description, dtype)
+        finally:
+            _BUDGET.reset(token)
+
+    @classmethod
+    def _rebuild_one(cls, description, dtype):
         if not isinstance(description, dict) or not isinstance(description.get("type"), str):
             raise ModelFileError(
-                f"a {cls.kind} entry must be an object with a 'type', got {description!r}"
+                f"a {cls.kind} entry must be an object with a 'type', "
+                f"got {reprlib.repr(description)}"
             )
         name = description["type"]
         found = cls.registry.get(name)
@@ -95,7 +132,7 @@ class Describable:
             if not _json_argument(value):
                 raise ModelFileError(
                     f"{name} {cls.kind} argument {key!r} must be a number, string, boolean, "
-                    f"null or list, got {value!r}"
+                    f"null or list, got {reprlib.repr(value)}"
                 )
         try:
             return found.from_arguments(arguments, np.dtype(dtype))
@@ -105,7 +142,9 @@ class Describable:
             raise ModelFileError(f"the {cls.kind} descriptions nest too deeply") from None
         # MemoryError too: the sizes come from the file, and a huge one is its fault.
         except (TypeError, ValueError, ArithmeticError, MemoryError) as err:
-            raise ModelFileError(f"bad {name} {cls.kind} arguments {arguments} ({err})") from None
+            raise ModelFileError(
+                f"bad {name} {cls.kind} arguments {reprlib.repr(arguments)} ({err})"
+            ) from None
 
 
 def _json_argument(value):

@@ -3,6 +3,7 @@
 import numpy as np
 
 from .._validate import choice, count
+from .description import reserve_parameters
 from .module import Module, not_run_yet
 
 INITS = ("gaussian", "xavier", "he", "zeros")
@@ -69,7 +70,11 @@ class Linear(Module):
 
     @classmethod
     def from_arguments(cls, arguments, dtype):
-        # Zero parameters: a model file then loads the stored arrays into them.
+        # Zero parameters: a model file then loads the stored arrays into them. Sizes from a
+        # file are claimed from its parameter budget first (bad types: the constructor says).
+        n_in, n_out = arguments.get("in_features"), arguments.get("out_features")
+        if all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in (n_in, n_out)):
+            reserve_parameters(n_in * n_out + n_out, f"Linear({n_in}, {n_out})")
         return cls(**arguments, init="zeros", dtype=dtype)
 
     def __repr__(self):
