@@ -172,7 +172,7 @@ def load(name, **kwargs):
 
 # -- the table --------------------------------------------------------------------------
 
-TINY_BUDGET = {"gradwise.data.decode:memory_budget": lambda: 1000}
+TINY_BUDGET = {"gradwise.data.decode:default_memory_limit": lambda: 1000}
 LOW = {"gradwise.data._limits:MAX_MEMBER_BYTES": 16 * 2**20}
 
 CASES = {
