@@ -8,7 +8,7 @@ gradwise data show NAME_OR_PATH --out grid.png
 
 from pathlib import Path
 
-from ..data import DATASETS, load
+from ..data import DATASETS, load, printable
 
 
 def register(subparsers):
@@ -64,7 +64,8 @@ def describe(ds) -> str:
     kind = "images" if ds.is_image else "features"
     cache = str(ds.cache_path) if ds.cache_path else "not cached (built in memory)"
     train, test = ds.class_counts("train"), ds.class_counts("test")
-    width = max(len("class"), *(len(c) for c in ds.classes))
+    names = [printable(c) for c in ds.classes]  # folder names may hold control characters
+    width = max(len("class"), *(len(c) for c in names))
     lines = [
         f"dataset:  {ds.name}",
         f"source:   {ds.source}",
@@ -74,7 +75,7 @@ def describe(ds) -> str:
         "",
         f"{'class':<{width}}  {'train':>7}  {'test':>7}",
     ]
-    for name, n_train, n_test in zip(ds.classes, train, test, strict=True):
+    for name, n_train, n_test in zip(names, train, test, strict=True):
         lines.append(f"{name:<{width}}  {n_train:>7}  {n_test:>7}")
     lines.append(f"{'total':<{width}}  {train.sum():>7}  {test.sum():>7}")
     return "\n".join(lines)

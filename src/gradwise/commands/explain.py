@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data import printable
 from ..nn.functional import softmax
 from .predict import read_image
 
@@ -49,7 +50,9 @@ def run(args):
     predicted = classes[int(np.argmax(scores))]
     label = args.label or predicted
     print(f"image {args.image} -> {'x'.join(str(s) for s in clf.input_shape_)} pixels")
-    print(explain(scores, classes, label, margin=args.margin, label_given=args.label is not None))
+    shown = [printable(c) for c in classes]  # names may hold control characters
+    print(explain(scores, shown, shown[classes.index(label)], margin=args.margin,
+                  label_given=args.label is not None))  # fmt: skip
     return 0
 
 

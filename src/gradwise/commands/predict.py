@@ -30,6 +30,7 @@ def register(subparsers):
 def run(args):
     if args.top is not None and args.top < 1:
         raise ValueError(f"--top must be >= 1, got {args.top}")
+    from ..data import printable
     from ..estimators import load as load_classifier
     from ..nn.functional import softmax
 
@@ -37,7 +38,7 @@ def run(args):
     images = np.stack([read_image(path, clf.input_shape_) for path in args.images])
     scores = clf.decision_function(images)
     probabilities = softmax(scores)
-    classes = [str(c) for c in clf.classes_]
+    classes = [printable(c) for c in clf.classes_]  # names may hold control characters
     for path, s, p in zip(args.images, scores, probabilities, strict=True):
         order = np.argsort(-s, kind="stable")
         print(f"{path}: {classes[order[0]]} (p = {p[order[0]]:.4f})")

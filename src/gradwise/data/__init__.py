@@ -6,6 +6,7 @@
 CIFAR-10 archive or an image folder (``<split>/<class>/<image>`` in a directory, tar or zip).
 """
 
+from ._text import printable
 from .cache import clear_cache, gradwise_home
 from .cifar10 import CLASSES as CIFAR10_CLASSES
 from .cifar10 import OFFICIAL_MD5, OFFICIAL_URL, load_cifar10
@@ -30,6 +31,7 @@ from .transforms import (
 __all__ = [
     "CIFAR10_CLASSES",
     "DATASETS",
+    "printable",
     "OFFICIAL_MD5",
     "OFFICIAL_URL",
     "BiasTrick",
