@@ -83,6 +83,9 @@ def base(tmp_path_factory):
     save_checkpoint(folder / "N" / "checkpoint.npz", fields, state.extra)
     (folder / "S").mkdir()
     (folder / "S" / "result.json").write_text('{"sweep": true}\n')
+    from PIL import Image
+
+    Image.new("L", (20000, 20000)).save(folder / "bomb.png")  # 400 megapixels, 380 KB
     for name in ("old.json", "old.png", "old.gif", "C/compare.json"):
         (folder / name).parent.mkdir(exist_ok=True)
         (folder / name).write_bytes(b"not yours\n")
@@ -113,6 +116,10 @@ ROWS = [
     Row(["landscape", "--steps", "5", "--out", "old.png"], 2, "--overwrite", ["old.png"]),
     Row(["landscape", "--steps", "5", "--out", "old.gif"], 2, "old.gif", ["old.gif", "old.png"]),
     Row(["landscape", "--steps", "5", "--out", "old.png", "--overwrite"], 0),
+    Row(["data", "show", "digits", "--out", "old.png"], 2, "--overwrite", ["old.png"]),
+    Row(["data", "show", "digits", "--out", "old.png", "--overwrite"], 0),
+    # Pillow's decompression-bomb guard: one line, not a traceback
+    Row(["predict", "D", "bomb.png"], 2, "pixels", RUN),
     Row(["compare", "--data", "digits", "--epochs", "1", "--optimizers", "sgd", "--out", "C"], 2,
         "compare.json", ["C/compare.json"]),
     Row(["compare", "--data", "digits", "--epochs", "1", "--optimizers", "sgd", "--out", "C",

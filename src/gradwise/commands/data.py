@@ -9,6 +9,7 @@ gradwise data show NAME_OR_PATH --out grid.png
 from pathlib import Path
 
 from ..data import DATASETS, load, printable
+from ._files import add_overwrite_argument, check_targets
 
 
 def register(subparsers):
@@ -29,6 +30,7 @@ def register(subparsers):
     show.add_argument("--split", choices=("train", "test"), default="train")
     show.add_argument("--per-class", type=int, default=8, help="images per class (default 8)")
     show.add_argument("--seed", type=int, default=0, help="which images are drawn")
+    add_overwrite_argument(show)
     show.set_defaults(func=run_show)
 
 
@@ -82,6 +84,7 @@ def describe(ds) -> str:
 
 
 def run_show(args):
+    check_targets([args.out], args.overwrite)
     if args.per_class < 1:
         raise ValueError(f"--per-class must be >= 1, got {args.per_class}")
     ds = _load(args)

@@ -66,6 +66,8 @@ def read_image(path, input_shape):
             if image.size != (width, height):
                 image = image.resize((width, height), Image.Resampling.BILINEAR)
             pixels = np.asarray(image, dtype=np.uint8)
+    except Image.DecompressionBombError as err:  # Pillow's guard: refused before decoding
+        raise DataError(f"{path}: {str(err).split(',')[0]}; not decoded") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise DataError(f"{path}: not an image Pillow can read ({reason})") from None
