@@ -68,7 +68,9 @@ def fingerprint(path) -> dict:
                 full = os.path.join(dirpath, filename)
                 stat = os.stat(full)
                 rel = os.path.relpath(full, path).replace(os.sep, "/")
-                listing.update(f"{rel}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+                line = f"{rel}\0{stat.st_size}\0{stat.st_mtime_ns}\n"
+                # A name that is not UTF-8 comes with lone surrogates: hash its own bytes.
+                listing.update(line.encode("utf-8", "surrogateescape"))
                 count += 1
         return {"type": "directory", "files": count, "listing_sha256": listing.hexdigest()}
     return {"type": "file", "size": path.stat().st_size, "sha256": file_digest(path)}

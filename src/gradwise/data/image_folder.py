@@ -15,9 +15,7 @@ split, class, then path. Every image is decoded with Pillow and converted to RGB
 Decoded arrays are cached (see :mod:`gradwise.data.cache`).
 """
 
-import hashlib
 import numbers
-import os
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +46,7 @@ def load_image_folder(
     check_target_size(size)
     kind = container_kind(path)
     # Without the cache no key is needed: the tree is not walked twice.
-    source_id = _fingerprint(path) if cache else None
+    source_id = fingerprint(path) if cache else None
     key = cache_key("images", source_id, {"size": list(size) if size else None})
     arrays, meta, entry = cached_arrays(
         key, lambda: decode_folder(path, size=size, workers=workers), use_cache=cache
@@ -71,27 +69,6 @@ def load_image_folder(
         cache_path=entry,
         info={"layout": meta["layout"], "container": kind},
     )
-
-
-def _fingerprint(path):
-    """The cache's fingerprint of ``path``; for a folder with a name that is not UTF-8
-    (``os.fsdecode`` gives it lone surrogates, which ``cache.fingerprint`` cannot encode), the
-    same listing hashed with those names' own bytes (``surrogateescape``), so it is read."""
-    try:
-        return fingerprint(path)
-    except UnicodeEncodeError:
-        pass
-    listing, count = hashlib.sha256(), 0
-    for dirpath, dirnames, filenames in os.walk(path):
-        dirnames.sort()
-        for filename in sorted(filenames):
-            full = os.path.join(dirpath, filename)
-            stat = os.stat(full)
-            rel = os.path.relpath(full, path).replace(os.sep, "/")
-            line = f"{rel}\0{stat.st_size}\0{stat.st_mtime_ns}\n"
-            listing.update(line.encode("utf-8", "surrogateescape"))
-            count += 1
-    return {"type": "directory", "files": count, "listing_sha256": listing.hexdigest()}
 
 
 def decode_folder(path, *, size=None, workers=None) -> tuple[dict, dict]:
