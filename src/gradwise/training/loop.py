@@ -346,7 +346,14 @@ class _LastGood:
     into reused buffers) is copied into one of them; if the step leaves a non-finite loss,
     the other holds the point the previous step started from, the last one whose loss was
     finite, with the optimizer state that goes with it.
+
+    The state is copied only while it is small next to ``x`` (at most
+    ``STATE_COPY_FACTOR`` times its size: every first-order method's buffers, L-BFGS's
+    history of up to 128 pairs). A dense BFGS matrix is not copied twice a step: after a
+    divergence such a method keeps the state its last step left, with the last good ``x``.
     """
+
+    STATE_COPY_FACTOR = 256
 
     def __init__(self, x, optimizer=None):
         self.buffers = (np.empty_like(x), np.empty_like(x))
@@ -364,7 +371,9 @@ class _LastGood:
             state = getattr(self.optimizer, "state", None)
             if not isinstance(state, dict):
                 state = self.optimizer.state_dict()
-            self.states[slot] = _copy_state(state, self.states[slot])
+            stored = sum(v.size for v in state.values() if isinstance(v, np.ndarray))
+            small = stored <= self.STATE_COPY_FACTOR * x.size
+            self.states[slot] = _copy_state(state, self.states[slot]) if small else None
         self.count += 1
 
     def restore(self, x, slot):
