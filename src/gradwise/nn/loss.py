@@ -16,7 +16,10 @@ REDUCTIONS = ("mean", "sum")
 class Criterion(Describable, kind="loss"):
     """Base class of losses. Every subclass is registered for model files: one whose
     constructor keeps its arguments under their own names saves and loads as it is
-    (:mod:`gradwise.nn.description`)."""
+    (:mod:`gradwise.nn.description`). ``smooth`` is False for a loss with kinks (no Hessian
+    there: Newton's methods refuse it)."""
+
+    smooth = True
 
     def __init__(self, reduction="mean"):
         self.reduction = choice("reduction", reduction, REDUCTIONS)
@@ -88,6 +91,8 @@ class MulticlassHinge(Criterion):
     Subgradient: at a margin of exactly 0 the hinge contributes 0 (as PyTorch).
     """
 
+    smooth = False  # a hinge has a kink where it reaches 0
+
     def __init__(self, margin=1.0, reduction="mean"):
         super().__init__(reduction)
         self.margin = check_margin(margin)
@@ -124,6 +129,8 @@ class OneVsAllHinge(Criterion):
     ``dL_i/ds_j = -t_ij`` where the hinge is positive, 0 where it is 0 or below (as PyTorch).
     """
 
+    smooth = False  # a hinge has a kink where it reaches 0
+
     def __init__(self, margin=1.0, reduction="mean"):
         super().__init__(reduction)
         self.margin = check_margin(margin)
@@ -159,6 +166,8 @@ class CrammerSingerHinge(Criterion):
     ``-1`` for ``y_i``; 0 where ``L_i`` is 0 (as PyTorch). With one class there is no wrong
     class and ``L_i = 0``.
     """
+
+    smooth = False  # a hinge has a kink where it reaches 0
 
     def __init__(self, margin=1.0, reduction="mean"):
         super().__init__(reduction)
