@@ -179,14 +179,15 @@ def _train_one(name, clf, ds, y_names, y_test):
 
 
 def format_table(rows):
+    name = max([10] + [len(r["optimizer"]) for r in rows])  # the column fits every name
     head = (
-        f"{'optimizer':<10} {'lr':>8} {'objective':>10} {'gap':>9} {'train acc':>9} "
+        f"{'optimizer':<{name}} {'lr':>8} {'objective':>10} {'gap':>9} {'train acc':>9} "
         f"{'val acc':>8} {'test acc':>8} {'seconds':>8} {'passes':>7}"
     )
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(
-            f"{r['optimizer']:<10} {r['lr']:>8.2g} {_num(r['objective'], 10, '.4f')} "
+            f"{r['optimizer']:<{name}} {r['lr']:>8.2g} {_num(r['objective'], 10, '.4f')} "
             f"{_num(r['gap'], 9, '.4f')} {_num(r['train_acc'], 9, '.4f')} "
             f"{_num(r['val_acc'], 8, '.4f')} {_num(r['test_acc'], 8, '.4f')} "
             f"{r['seconds']:>8.2f} {r['passes']:>7.1f}"
