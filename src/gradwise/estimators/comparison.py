@@ -185,5 +185,9 @@ def _num(value, spec):
 
 
 def _color(label):
-    name, _ = parse_label(label)
-    return optim.spec(name).color if "@" not in label else None
+    """The optimizer's colour for a plain name; a variant (``lbfgs@minibatch``, a label of
+    the caller's own) gets a chart colour of its own, to tell the two apart."""
+    try:
+        return optim.spec(label).color
+    except ValueError:
+        return None
