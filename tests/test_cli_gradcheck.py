@@ -28,6 +28,15 @@ def test_gradcheck_passes_for_every_combination(model, loss, penalty, capsys):
     assert "-> OK" in out
 
 
+@pytest.mark.parametrize("model", ["linear", "mlp"])
+@pytest.mark.parametrize("loss", ["one-vs-all", "crammer-singer"])
+def test_gradcheck_passes_for_the_other_hinges(model, loss, capsys):
+    code = main(["gradcheck", "--model", model, "--loss", loss, "--penalty", "l2"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert f"loss={loss}" in out and "-> OK" in out
+
+
 def test_gradcheck_bad_input_is_one_line_exit_2():
     out = run_cli("gradcheck", "--reg", "-1")
     assert out.returncode == 2

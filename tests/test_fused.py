@@ -3,13 +3,24 @@ import pytest
 
 import gradwise as gw
 from gradwise.calculus.fused import FusedLinearLoss
-from gradwise.nn import L2, Linear, MulticlassHinge, SoftmaxCrossEntropy
+from gradwise.nn import (
+    L2,
+    CrammerSingerHinge,
+    Linear,
+    MulticlassHinge,
+    OneVsAllHinge,
+    SoftmaxCrossEntropy,
+)
 
 LOSSES = [
     SoftmaxCrossEntropy(),
     SoftmaxCrossEntropy(reduction="sum"),
     MulticlassHinge(),
     MulticlassHinge(margin=0.5, reduction="sum"),
+    OneVsAllHinge(),
+    OneVsAllHinge(margin=0.5, reduction="sum"),
+    CrammerSingerHinge(),
+    CrammerSingerHinge(margin=0.5, reduction="sum"),
 ]
 
 
@@ -60,11 +71,30 @@ def test_softmax_is_stable_for_huge_scores(rng):
     np.testing.assert_allclose(gW, ref_gW, rtol=1e-10)
 
 
-def test_a_hinge_exactly_at_zero_contributes_nothing():
-    # All scores equal and margin 0: every hinge sits exactly at its kink.
+@pytest.mark.parametrize("hinge", [MulticlassHinge, OneVsAllHinge, CrammerSingerHinge])
+def test_a_hinge_exactly_at_zero_contributes_nothing(hinge):
+    # All scores 0 and margin 0: every hinge sits exactly at its kink.
     X, y = np.ones((6, 2)), np.arange(6) % 3
     layer = Linear(2, 3, init="zeros", dtype=np.float64)
-    value, gW, gb = fused(MulticlassHinge(margin=0.0), X, y, layer, 4)
+    value, gW, gb = fused(hinge(margin=0.0), X, y, layer, 4)
+    assert value == 0.0 and not gW.any() and not gb.any()
+    assert not np.signbit(gW).any() and not np.signbit(gb).any()
+
+
+def test_crammer_singer_ties_and_a_single_class_match_the_modules(rng):
+    # Integer-valued data: many wrong classes tie for the highest score.
+    X = rng.integers(-2, 3, (40, 3)).astype(np.float64)
+    y = rng.integers(0, 4, 40)
+    layer = Linear(3, 4, init="zeros", dtype=np.float64)
+    layer.weight[...] = rng.integers(-1, 2, (3, 4))
+    loss = CrammerSingerHinge(reduction="sum")
+    value, gW, gb = fused(loss, X, y, layer, 16)
+    ref_value, ref_gW, ref_gb = reference(layer, loss, X, y)
+    assert value == ref_value
+    np.testing.assert_array_equal(gW, ref_gW)
+    np.testing.assert_array_equal(gb, ref_gb)
+    one = Linear(3, 1, dtype=np.float64)
+    value, gW, gb = fused(loss, X, np.zeros(40, dtype=int), one, 16)
     assert value == 0.0 and not gW.any() and not gb.any()
 
 
@@ -94,7 +124,7 @@ def test_objective_takes_the_fused_path_when_it_can(rng, monkeypatch):
         return original(self, *args)
 
     monkeypatch.setattr(FusedLinearLoss, "__call__", spy)
-    for loss in (SoftmaxCrossEntropy(), MulticlassHinge()):
+    for loss in (SoftmaxCrossEntropy(), MulticlassHinge(), OneVsAllHinge(), CrammerSingerHinge()):
         model = Linear(6, 3, init="xavier", dtype=np.float64)
         f = gw.objective(model, loss, X, y, penalty=L2(0.1))
         value, grad = f(f.x)

@@ -108,8 +108,9 @@ def test_operator_choice_and_refusals(rng):
     assert isinstance(
         hessian_operator(objective(deep, SoftmaxCrossEntropy())), FiniteDifferenceHessian
     )
-    with pytest.raises(ValueError, match="hinge"):
-        hessian_operator(objective(linear, MulticlassHinge()))
+    for hinge in (MulticlassHinge(), gw.nn.OneVsAllHinge(), gw.nn.CrammerSingerHinge()):
+        with pytest.raises(ValueError, match=f"{type(hinge).__name__} loss \\(a hinge\\)"):
+            hessian_operator(objective(linear, hinge))
     for penalty in (L1(0.1), ElasticNet(0.1)):
         with pytest.raises(ValueError, match="kink"):
             hessian_operator(objective(linear, SoftmaxCrossEntropy(), penalty))

@@ -6,7 +6,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gradwise as gw
-from gradwise.nn import MulticlassHinge, SoftmaxCrossEntropy
+from gradwise.nn import (
+    CrammerSingerHinge,
+    MulticlassHinge,
+    OneVsAllHinge,
+    SoftmaxCrossEntropy,
+)
 
 
 def torch_loss_and_grad(torch, loss, scores, labels, **kw):
@@ -84,7 +89,12 @@ def test_huge_scores_do_not_overflow():
 def test_losses_pass_gradient_check(n, c, scale, seed, reduction):
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, c, n)
-    for loss in (SoftmaxCrossEntropy(reduction), MulticlassHinge(reduction=reduction)):
+    for loss in (
+        SoftmaxCrossEntropy(reduction),
+        MulticlassHinge(reduction=reduction),
+        OneVsAllHinge(reduction=reduction),
+        CrammerSingerHinge(reduction=reduction),
+    ):
 
         def f(s, loss=loss):
             value = loss.forward(s.reshape(n, c), labels)
@@ -94,7 +104,9 @@ def test_losses_pass_gradient_check(n, c, scale, seed, reduction):
         assert report.passed and report.max_rel_error < 1e-6, str(report)
 
 
-@pytest.mark.parametrize("loss", [SoftmaxCrossEntropy(), MulticlassHinge()])
+@pytest.mark.parametrize(
+    "loss", [SoftmaxCrossEntropy(), MulticlassHinge(), OneVsAllHinge(), CrammerSingerHinge()]
+)
 def test_bad_labels_and_scores(loss):
     scores = np.zeros((3, 4))
     with pytest.raises(ValueError, match="out of range"):
@@ -114,8 +126,13 @@ def test_bad_labels_and_scores(loss):
 def test_bad_reduction_and_margin():
     with pytest.raises(ValueError, match="reduction"):
         SoftmaxCrossEntropy("avg")
-    with pytest.raises(ValueError, match="margin"):
-        MulticlassHinge(margin=-1)
+    for hinge in (MulticlassHinge, OneVsAllHinge, CrammerSingerHinge):
+        with pytest.raises(ValueError, match="margin"):
+            hinge(margin=-1)
+        with pytest.raises(ValueError, match="margin must be finite"):
+            hinge(margin=float("nan"))
+        with pytest.raises(ValueError, match="reduction"):
+            hinge(reduction="max")
 
 
 @pytest.mark.parametrize(
@@ -125,6 +142,11 @@ def test_bad_reduction_and_margin():
         (
             MulticlassHinge(margin=0.5, reduction="sum"),
             {"type": "MulticlassHinge", "margin": 0.5, "reduction": "sum"},
+        ),
+        (OneVsAllHinge(), {"type": "OneVsAllHinge", "margin": 1.0, "reduction": "mean"}),
+        (
+            CrammerSingerHinge(margin=2.0, reduction="sum"),
+            {"type": "CrammerSingerHinge", "margin": 2.0, "reduction": "sum"},
         ),
     ],
 )

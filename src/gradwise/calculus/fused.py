@@ -1,6 +1,7 @@
 """Loss and gradient of a single linear layer, reading the data once per evaluation.
 
-For ``scores = X W + b`` and a softmax cross-entropy or multiclass hinge loss,
+For ``scores = X W + b`` and a softmax cross-entropy or one of the multiclass hinge losses
+(Weston-Watkins, one-vs-all, Crammer-Singer),
 
     loss   = scale * sum_i L_i(s_i, y_i)
     grad_W = X^T G,  grad_b = sum_i G_i,  G = scale * dL_i/dscores,
@@ -17,9 +18,11 @@ busy machine). This needs ``threadpoolctl`` to set the BLAS thread count; withou
 everything runs in the calling thread. Small inputs (a minibatch) are one block, computed
 with BLAS's own threads. Buffers are allocated once per shape and reused.
 
-The results equal :class:`gradwise.nn.SoftmaxCrossEntropy` and
-:class:`gradwise.nn.MulticlassHinge` applied to :class:`gradwise.nn.Linear` (same
-formulas, same subgradient convention: a hinge at exactly 0 contributes nothing).
+The results equal :class:`gradwise.nn.SoftmaxCrossEntropy`,
+:class:`gradwise.nn.MulticlassHinge`, :class:`gradwise.nn.OneVsAllHinge` and
+:class:`gradwise.nn.CrammerSingerHinge` applied to :class:`gradwise.nn.Linear` (same
+formulas, same subgradient convention: a hinge at exactly 0 contributes nothing, the first
+of tied Crammer-Singer rivals takes the gradient).
 """
 
 import threading
@@ -28,7 +31,7 @@ import numpy as np
 
 from ..nn.functional import check_labels
 from ..nn.linear import Linear
-from ..nn.loss import MulticlassHinge, SoftmaxCrossEntropy
+from ..nn.loss import CrammerSingerHinge, MulticlassHinge, OneVsAllHinge, SoftmaxCrossEntropy
 
 # Rows per block are chosen so one block of X takes about this many bytes: big enough
 # that per-block Python overhead is small, small enough to stay in the last-level cache.
@@ -36,6 +39,9 @@ BLOCK_BYTES = 4 * 2**20
 
 # Threads are used only when every thread gets at least this many blocks.
 MIN_BLOCKS_PER_THREAD = 2
+
+#: The losses this kernel computes (exactly these classes: a subclass may change the formula).
+FUSED_LOSSES = (SoftmaxCrossEntropy, MulticlassHinge, OneVsAllHinge, CrammerSingerHinge)
 
 # |score| below which exp cannot overflow, nor a row of C <= 1e6 classes underflow to 0.
 EXP_SAFE = {np.float32: 60.0, np.float64: 600.0}
@@ -51,11 +57,9 @@ class FusedLinearLoss:
     """
 
     def __init__(self, loss, block_bytes=BLOCK_BYTES, threads=None):
-        if type(loss) not in (SoftmaxCrossEntropy, MulticlassHinge):
-            raise TypeError(
-                "the fused path supports SoftmaxCrossEntropy and MulticlassHinge, "
-                f"got {type(loss).__name__}"
-            )
+        if type(loss) not in FUSED_LOSSES:
+            names = ", ".join(cls.__name__ for cls in FUSED_LOSSES)
+            raise TypeError(f"the fused path supports {names}, got {type(loss).__name__}")
         if threads is not None and (isinstance(threads, bool) or int(threads) < 1):
             raise ValueError(f"threads must be None or a positive integer, got {threads!r}")
         self.loss = loss
@@ -67,7 +71,7 @@ class FusedLinearLoss:
     @staticmethod
     def supports(model, loss):
         """True when ``model`` is exactly one :class:`Linear` and ``loss`` a fused loss."""
-        return type(model) is Linear and type(loss) in (SoftmaxCrossEntropy, MulticlassHinge)
+        return type(model) is Linear and type(loss) in FUSED_LOSSES
 
     @staticmethod
     def accepts(X, W):
@@ -167,6 +171,7 @@ class _Lane:
         self._scores = np.empty((rows, c), dtype=dtype)
         self._row_stat = np.empty(rows, dtype=dtype)
         self._flat_index = np.empty(rows, dtype=np.intp)
+        self._rival_index = np.empty(rows, dtype=np.intp)
         self._row_offset = np.arange(rows, dtype=np.intp) * c
         self._partial = np.empty((d, c), dtype=dtype)
         self._ones = np.ones(c, dtype=dtype)
@@ -178,7 +183,6 @@ class _Lane:
         """Unscaled loss sum over the rows of ``X``; writes ``scale`` times the gradients
         (scaling each block's G: C numbers a row, fewer than the D x C of grad_W)."""
         self._prepare(min(rows, len(X)), X.shape[1], W.shape[1], W.dtype)
-        hinge = type(loss) is MulticlassHinge
         grad_b.fill(0)
         total = 0.0
         for start in range(0, len(X), rows):
@@ -187,10 +191,7 @@ class _Lane:
             np.matmul(Xb, W, out=S)
             S += b
             index = self._correct_class_index(yb)
-            if hinge:
-                total += self._hinge(S, index, loss.margin)
-            else:
-                total += self._softmax(S, index)
+            total += self._block_loss(loss, S, index)
             if scale != 1.0:
                 S *= scale
             # The block is still in cache: take its share of X^T G now.
@@ -210,6 +211,17 @@ class _Lane:
         index = self._flat_index[: len(yb)]
         np.add(self._row_offset[: len(yb)], yb, out=index)
         return index
+
+    def _block_loss(self, loss, S, index):
+        """The block's unscaled loss sum; S becomes the loss's gradient with respect to it."""
+        kind = type(loss)
+        if kind is SoftmaxCrossEntropy:
+            return self._softmax(S, index)
+        if kind is MulticlassHinge:
+            return self._hinge(S, index, loss.margin)
+        if kind is OneVsAllHinge:
+            return self._one_vs_all(S, index, loss.margin)
+        return self._crammer_singer(S, index, loss.margin)
 
     def _softmax(self, S, index):
         """Sum of ``log sum_j exp(s_ij) - s_iy``; S becomes ``p - onehot(y)``.
@@ -246,6 +258,42 @@ class _Lane:
         np.greater(S, 0, out=S)
         np.matmul(S, self._ones, out=row)  # active hinges per row
         flat[index] = -row
+        return block_loss
+
+    def _one_vs_all(self, S, index, margin):
+        """Sum of ``sum_j max(0, margin - t_ij s_ij)``; S becomes the subgradient ``-t_ij``
+        where a hinge is active, else 0."""
+        flat = S.reshape(-1)
+        row = self._row_stat[: len(S)]
+        np.take(flat, index, out=row)
+        S += margin  # margin + s_ij: the hinges of the other classes (t = -1)
+        flat[index] = np.subtract(margin, row, out=row)  # the correct class's (t = +1)
+        np.maximum(S, 0, out=S)
+        block_loss = float(S.sum(dtype=np.float64))
+        np.greater(S, 0, out=S)
+        np.take(flat, index, out=row)
+        flat[index] = np.subtract(0, row, out=row)  # 0 - x, not -x: no -0.0 entries
+        return block_loss
+
+    def _crammer_singer(self, S, index, margin):
+        """Sum of ``max(0, margin + max_{j != y_i} s_ij - s_iy)``; S becomes the subgradient
+        (+1 at the first wrong class of highest score, -1 at the label, where active)."""
+        flat = S.reshape(-1)
+        row = self._row_stat[: len(S)]
+        np.take(flat, index, out=row)
+        S -= row[:, None]
+        S += margin
+        flat[index] = -np.inf  # the correct class is not a rival of itself
+        rival = self._rival_index[: len(S)]
+        np.argmax(S, axis=1, out=rival)
+        rival += self._row_offset[: len(S)]
+        np.take(flat, rival, out=row)
+        np.maximum(row, 0, out=row)
+        block_loss = float(row.sum(dtype=np.float64))
+        np.greater(row, 0, out=row)
+        S.fill(0)
+        flat[rival] = row
+        flat[index] -= row  # with one class the rival is the label and row is 0
         return block_loss
 
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..nn.functional import softmax
 from ..nn.linear import Linear
-from ..nn.loss import MulticlassHinge, SoftmaxCrossEntropy
+from ..nn.loss import SoftmaxCrossEntropy
 from ..nn.penalty import L1, L2, ElasticNet
 
 
@@ -214,10 +214,10 @@ class FiniteDifferenceHessian(HessianOperator):
 def check_smooth(f):
     """Raise ``ValueError`` if ``f`` is an objective known to have no Hessian."""
     loss, penalty = getattr(f, "loss", None), getattr(f, "penalty", None)
-    if isinstance(loss, MulticlassHinge):
+    if not getattr(loss, "smooth", True):
         raise ValueError(
-            "Newton methods need a twice-differentiable objective, but the multiclass hinge "
-            "loss has kinks (no Hessian there); use LBFGS or a first-order optimizer"
+            f"Newton methods need a twice-differentiable objective, but the {type(loss).__name__} "
+            "loss (a hinge) has kinks (no Hessian there); use LBFGS or a first-order optimizer"
         )
     if isinstance(penalty, L1 | ElasticNet):
         name = type(penalty).__name__

@@ -24,8 +24,8 @@ class Objective:
     (copied into the model first, which is what line searches need). ``set_data`` swaps the
     batch; ``calls`` counts evaluations.
 
-    A single :class:`~gradwise.nn.Linear` layer with :class:`~gradwise.nn.SoftmaxCrossEntropy`
-    or :class:`~gradwise.nn.MulticlassHinge` is evaluated by
+    A single :class:`~gradwise.nn.Linear` layer with a loss of
+    :data:`~gradwise.calculus.fused.FUSED_LOSSES` (softmax and the three hinges) is evaluated by
     :class:`~gradwise.calculus.fused.FusedLinearLoss` (same values, one pass over ``X``)
     whenever ``X`` is a C-contiguous array of the model's dtype; everything else goes through
     the modules' ``forward``/``backward``.

@@ -167,24 +167,24 @@ def build_classifier(settings, optimizer=None, lr=None):
     declared checks and named by its flag (a ``ValueError`` like ``--lr must be > 0``)."""
     from .. import nn
     from .._validate import choice
-    from ..estimators import MODELS, classifier_class
+    from ..estimators import MODELS, classifier_class, classifier_loss
 
     settings = dict(settings)
     if optimizer is not None:
         settings["optimizer"] = optimizer
     if lr is not None:
         settings["lr"] = lr
-    cls = classifier_class(
-        choice("--model", settings["model"], MODELS),
-        choice("--loss", settings["loss"], tuple(nn.LOSSES)),
-    )
+    model = choice("--model", settings["model"], MODELS)
+    loss = choice("--loss", settings["loss"], tuple(nn.LOSSES))
+    cls = classifier_class(model, loss)
     params = {}
     for flag, name in FLAG_PARAMS.items():
         if name in cls.params:
             params[name] = cls.params[name].check("--" + flag.replace("_", "-"), settings[flag])
     if "hidden" in cls.params:
         params["hidden"] = tuple(settings["hidden"])
-        params["loss"] = settings["loss"]
+    if "loss" in cls.params:
+        params["loss"] = classifier_loss(model, loss)
     clf = cls(**params)
     clf._check_params()
     return clf
@@ -337,7 +337,8 @@ def describe(settings, clf):
     schedule = f", {clf.schedule} schedule" if scheduled else ""
     batch = "full" if full_batch or clf.batch_size is None else clf.batch_size
     return (
-        f"{model} {settings['loss']} / {settings['optimizer']} ({lr_text}{schedule}, "
+        f"{model} {getattr(clf, 'loss', settings['loss'])} / {settings['optimizer']} "
+        f"({lr_text}{schedule}, "
         f"batch {batch}, {settings['epochs']} epochs)"
     )
 

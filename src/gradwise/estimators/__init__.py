@@ -7,7 +7,7 @@ the kNN baseline; model files and :func:`load`.
 """
 
 from .base import BaseEstimator
-from .catalog import CLASSIFIERS, MODELS, classifier_class, load
+from .catalog import CLASSIFIERS, MODELS, classifier_class, classifier_loss, load
 from .classifier import CLASSIFIER_PARAMS, PREPROCESSING, Classifier
 from .knn import KNNClassifier
 from .linear import SoftmaxClassifier, SVMClassifier
@@ -25,5 +25,6 @@ __all__ = [
     "SVMClassifier",
     "SoftmaxClassifier",
     "classifier_class",
+    "classifier_loss",
     "load",
 ]

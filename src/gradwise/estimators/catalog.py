@@ -21,17 +21,30 @@ MODELS = ("linear", "svm", "mlp")
 
 def classifier_class(model, loss="softmax"):
     """The classifier class of ``--model MODEL --loss LOSS``: ``linear`` with ``softmax`` is
-    :class:`SoftmaxClassifier`, ``svm`` (or ``linear`` with ``svm``) :class:`SVMClassifier`,
-    ``mlp`` :class:`MLPClassifier` (which takes any loss)."""
+    :class:`SoftmaxClassifier`, ``svm`` (or ``linear`` with a hinge loss: ``svm``,
+    ``one-vs-all``, ``crammer-singer``) :class:`SVMClassifier`, ``mlp``
+    :class:`MLPClassifier` (which takes any loss)."""
     if model not in MODELS:
         raise ValueError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
     if loss not in nn.LOSSES:
         raise ValueError(f"loss must be one of {', '.join(nn.LOSSES)}, got {loss!r}")
     if model == "mlp":
         return MLPClassifier
-    if model == "svm" or loss == "svm":
+    if model == "svm" or loss in nn.HINGE_LOSSES:
         return SVMClassifier
     return SoftmaxClassifier
+
+
+def classifier_loss(model, loss="softmax"):
+    """The ``loss`` parameter of the classifier of ``--model MODEL --loss LOSS`` (None for
+    one that has none): the loss itself, except that ``--model svm`` with a loss that is no
+    hinge (the command line's default, softmax) keeps the SVM's own Weston-Watkins hinge."""
+    cls = classifier_class(model, loss)
+    if "loss" not in cls.params:
+        return None
+    if cls is SVMClassifier and loss not in nn.HINGE_LOSSES:
+        return cls.params["loss"].default
+    return loss
 
 
 def load(path):

@@ -1,8 +1,8 @@
 """The linear classifiers of the lecture: the score function ``s = x W + b`` trained on the
-softmax or the multiclass SVM loss."""
+softmax or a multiclass SVM (hinge) loss."""
 
 from .. import nn
-from .._validate import Param, positive
+from .._validate import Param, one_of, positive
 from .classifier import CLASSIFIER_PARAMS, Classifier
 
 
@@ -28,13 +28,24 @@ class SoftmaxClassifier(Classifier):
 
 
 class SVMClassifier(Classifier):
-    """Linear multiclass SVM (Weston-Watkins hinge): ``s = x W + b``,
-    ``L = mean_i sum_{j != y_i} max(0, s_j - s_{y_i} + margin) + reg * sum W^2``.
+    """Linear multiclass SVM: ``s = x W + b``, ``L = mean_i L_i + reg * sum W^2`` with the
+    hinge loss ``loss`` (:data:`gradwise.nn.HINGE_LOSSES`):
 
-    Same parameters and defaults as :class:`SoftmaxClassifier`, plus ``margin``.
+    - ``"svm"`` (Weston-Watkins, the default):
+      ``L_i = sum_{j != y_i} max(0, s_j - s_{y_i} + margin)``;
+    - ``"one-vs-all"``: ``L_i = sum_j max(0, margin - t_ij s_j)``, ``t_ij = +1`` if
+      ``j == y_i`` else ``-1``;
+    - ``"crammer-singer"`` (structured SVM):
+      ``L_i = max(0, margin + max_{j != y_i} s_j - s_{y_i})``.
+
+    Same parameters and defaults as :class:`SoftmaxClassifier`, plus ``loss`` and ``margin``.
     """
 
-    params = {"margin": Param(1.0, positive, "the hinge's margin Delta"), **CLASSIFIER_PARAMS}
+    params = {
+        "loss": Param("svm", one_of(*nn.HINGE_LOSSES), "hinge loss: " + ", ".join(nn.HINGE_LOSSES)),
+        "margin": Param(1.0, positive, "the hinge's margin Delta"),
+        **CLASSIFIER_PARAMS,
+    }
 
     def _build_loss(self):
-        return nn.MulticlassHinge(margin=self.margin)
+        return nn.loss_named(self.loss, margin=self.margin)

@@ -39,8 +39,9 @@ def _whole(size):
 
 class MLPClassifier(Classifier):
     """Fully connected network: ``hidden`` layers of ReLU units, then a linear layer of
-    class scores, trained on the softmax (``loss="softmax"``) or hinge (``"svm"``) loss plus
-    ``reg * sum W^2`` over every layer's weights.
+    class scores, trained on any loss of :data:`gradwise.nn.LOSSES` (``loss="softmax"``,
+    ``"svm"``, ``"one-vs-all"``, ``"crammer-singer"``) plus ``reg * sum W^2`` over every
+    layer's weights.
 
     Hidden layers start from He's initialisation N(0, 2/fan_in), the output layer from
     Xavier's; layer ``k`` is seeded with ``seed + k``. Other parameters as

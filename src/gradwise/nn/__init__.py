@@ -9,18 +9,30 @@ from .description import Describable
 from .flat import flatten, parameter_blocks
 from .functional import check_labels, softmax
 from .linear import Linear
-from .loss import LOSSES, Criterion, MulticlassHinge, SoftmaxCrossEntropy, loss_named, register_loss
+from .loss import (
+    HINGE_LOSSES,
+    LOSSES,
+    CrammerSingerHinge,
+    Criterion,
+    MulticlassHinge,
+    OneVsAllHinge,
+    SoftmaxCrossEntropy,
+    loss_named,
+    register_loss,
+)
 from .module import Module
 from .penalty import L1, L2, PENALTIES, ElasticNet, Penalty
 from .sequential import Sequential
 
 __all__ = [
+    "HINGE_LOSSES",
     "LOSSES",
     "PENALTIES",
     "check_labels",
     "loss_named",
     "register_loss",
     "softmax",
+    "CrammerSingerHinge",
     "Criterion",
     "Describable",
     "ElasticNet",
@@ -29,6 +41,7 @@ __all__ = [
     "Linear",
     "Module",
     "MulticlassHinge",
+    "OneVsAllHinge",
     "Penalty",
     "ReLU",
     "Sequential",

@@ -16,7 +16,10 @@ REDUCTIONS = ("mean", "sum")
 class Criterion(Describable, kind="loss"):
     """Base class of losses. Every subclass is registered for model files: one whose
     constructor keeps its arguments under their own names saves and loads as it is
-    (:mod:`gradwise.nn.description`)."""
+    (:mod:`gradwise.nn.description`). ``smooth`` is False for a loss with kinks (no Hessian
+    there: Newton's methods refuse it)."""
+
+    smooth = True
 
     def __init__(self, reduction="mean"):
         self.reduction = choice("reduction", reduction, REDUCTIONS)
@@ -69,17 +72,30 @@ class SoftmaxCrossEntropy(Criterion):
         return f"SoftmaxCrossEntropy(reduction={self.reduction!r})"
 
 
+def check_margin(margin):
+    """The hinge losses' margin: a finite number >= 0, as a float."""
+    return float(non_negative("margin", margin))
+
+
+def _gradient_dtype(values):
+    """Integer scores give a float64 gradient; float scores one of their own dtype."""
+    return values.dtype if values.dtype.kind == "f" else np.float64
+
+
 class MulticlassHinge(Criterion):
-    """The multiclass SVM loss ``L_i = sum_{j != y_i} max(0, s_j - s_{y_i} + margin)``.
+    """The multiclass SVM loss (Weston-Watkins):
+    ``L_i = sum_{j != y_i} max(0, s_j - s_{y_i} + margin)``.
 
     PyTorch's ``F.multi_margin_loss(s, y, margin=margin)`` is the same sum divided by the
     number of classes C, so ``MulticlassHinge()(s, y) == C * multi_margin_loss(s, y)``.
     Subgradient: at a margin of exactly 0 the hinge contributes 0 (as PyTorch).
     """
 
+    smooth = False  # a hinge has a kink where it reaches 0
+
     def __init__(self, margin=1.0, reduction="mean"):
         super().__init__(reduction)
-        self.margin = float(non_negative("margin", margin))
+        self.margin = check_margin(margin)
 
     def forward(self, scores, labels):
         scores, labels = check_scores_and_labels(scores, labels)
@@ -88,7 +104,7 @@ class MulticlassHinge(Criterion):
         margins[rows, labels] = 0
         np.maximum(margins, 0, out=margins)
         self._active, self._labels, self._rows = margins > 0, labels, rows
-        self._dtype = margins.dtype if margins.dtype.kind == "f" else np.float64
+        self._dtype = _gradient_dtype(margins)
         return float(margins.sum() * self._scale(len(labels)))
 
     def backward(self):
@@ -101,9 +117,96 @@ class MulticlassHinge(Criterion):
         return f"MulticlassHinge(margin={self.margin}, reduction={self.reduction!r})"
 
 
+class OneVsAllHinge(Criterion):
+    """One binary SVM per class (one-vs-all, also called one-vs-rest):
+    ``L_i = sum_j max(0, margin - t_ij s_j)`` with ``t_ij = +1`` if ``j == y_i`` else ``-1``.
+
+    The margin is measured from a score of zero, not between two scores: the correct class's
+    score should be at least ``+margin`` and every other class's at most ``-margin`` (the
+    linear-classifier demo's one-vs-all loss, margin 1). Summed over the rows, with
+    ``0.5 ||w_j||^2`` per class, it is scikit-learn's
+    ``LinearSVC(multi_class="ovr", loss="hinge")``. Subgradient:
+    ``dL_i/ds_j = -t_ij`` where the hinge is positive, 0 where it is 0 or below (as PyTorch).
+    """
+
+    smooth = False  # a hinge has a kink where it reaches 0
+
+    def __init__(self, margin=1.0, reduction="mean"):
+        super().__init__(reduction)
+        self.margin = check_margin(margin)
+
+    def forward(self, scores, labels):
+        scores, labels = check_scores_and_labels(scores, labels)
+        rows = np.arange(len(labels))
+        hinges = scores + self.margin  # margin - (-1) s_j for the other classes
+        hinges[rows, labels] = self.margin - scores[rows, labels]
+        np.maximum(hinges, 0, out=hinges)
+        self._active, self._labels, self._rows = hinges > 0, labels, rows
+        self._dtype = _gradient_dtype(hinges)
+        return float(hinges.sum() * self._scale(len(labels)))
+
+    def backward(self):
+        grad = self._active.astype(self._dtype)
+        correct = grad[self._rows, self._labels]
+        grad[self._rows, self._labels] = 0 - correct  # 0 - x, not -x: no -0.0 entries
+        grad *= self._scale(len(self._labels))
+        return grad
+
+    def __repr__(self):
+        return f"OneVsAllHinge(margin={self.margin}, reduction={self.reduction!r})"
+
+
+class CrammerSingerHinge(Criterion):
+    """The structured (Crammer-Singer) multiclass SVM loss: only the highest-scoring wrong
+    class counts, ``L_i = max(0, margin + max_{j != y_i} s_j - s_{y_i})``.
+
+    Summed over the rows, with ``0.5 ||W||^2``, it is scikit-learn's
+    ``LinearSVC(multi_class="crammer_singer")``. Subgradient: where ``L_i > 0``, ``+1`` for
+    the wrong class of highest score (the first one if several tie, as ``torch.max``) and
+    ``-1`` for ``y_i``; 0 where ``L_i`` is 0 (as PyTorch). With one class there is no wrong
+    class and ``L_i = 0``.
+    """
+
+    smooth = False  # a hinge has a kink where it reaches 0
+
+    def __init__(self, margin=1.0, reduction="mean"):
+        super().__init__(reduction)
+        self.margin = check_margin(margin)
+
+    def forward(self, scores, labels):
+        scores, labels = check_scores_and_labels(scores, labels)
+        rows = np.arange(len(labels))
+        margins = scores - scores[rows, labels][:, None] + self.margin
+        margins[rows, labels] = -np.inf  # the correct class is not a rival of itself
+        rival = margins.argmax(axis=1)
+        losses = np.maximum(margins[rows, rival], 0)
+        self._active, self._rival, self._labels, self._rows = losses > 0, rival, labels, rows
+        self._shape, self._dtype = margins.shape, _gradient_dtype(margins)
+        return float(losses.sum() * self._scale(len(labels)))
+
+    def backward(self):
+        grad = np.zeros(self._shape, dtype=self._dtype)
+        active = self._active.astype(self._dtype) * self._scale(len(self._labels))
+        grad[self._rows, self._rival] += active
+        grad[self._rows, self._labels] -= active
+        return grad
+
+    def __repr__(self):
+        return f"CrammerSingerHinge(margin={self.margin}, reduction={self.reduction!r})"
+
+
 #: Losses by the names the classifiers and the command line use (``--loss softmax``). A new
 #: loss is registered with one line here, or with :func:`register_loss` from elsewhere.
-LOSSES = {"softmax": SoftmaxCrossEntropy, "svm": MulticlassHinge}
+LOSSES = {
+    "softmax": SoftmaxCrossEntropy,
+    "svm": MulticlassHinge,
+    "one-vs-all": OneVsAllHinge,
+    "crammer-singer": CrammerSingerHinge,
+}
+
+#: The names in :data:`LOSSES` of the hinge (SVM) losses, which take a ``margin``: what a
+#: linear SVM (``SVMClassifier(loss=...)``, ``--model svm``) trains on.
+HINGE_LOSSES = ("svm", "one-vs-all", "crammer-singer")
 
 
 def register_loss(name, factory):
