@@ -1,7 +1,8 @@
 """View 3: the linear classifier training on images while the page watches.
 
 Training is gradwise's own (:class:`~gradwise.estimators.SoftmaxClassifier` or
-:class:`~gradwise.estimators.SVMClassifier`, as ``gradwise train --loss`` picks them) in a
+:class:`~gradwise.estimators.SVMClassifier` with its hinge, as ``gradwise train --loss``
+picks them) in a
 thread of its own, so the page stays live; a callback sends the minibatch loss a few
 times a second and, at the end of every epoch, the epoch's record (training and test loss
 and accuracy) and the class templates (:func:`gradwise.plot.template_images`). The test
@@ -17,7 +18,7 @@ import time
 import numpy as np
 
 from .. import nn, optim
-from ..estimators.catalog import classifier_class
+from ..estimators.catalog import classifier_class, classifier_loss
 from ..nn.functional import softmax
 from ..plot.templates import template_images
 from ..training.callbacks import Callback
@@ -32,12 +33,20 @@ _SLOTS = threading.BoundedSemaphore(limits.MAX_TRAININGS)
 DEFAULT_EPOCHS = 5
 
 
+def linear_classifier(loss, **params):
+    """The linear classifier ``gradwise train --loss LOSS`` trains, with ``params``."""
+    keywords = dict(params)
+    if classifier_loss("linear", loss) is not None:
+        keywords["loss"] = classifier_loss("linear", loss)
+    return classifier_class("linear", loss)(**keywords)
+
+
 def training_losses():
     """The losses a classifier can train with: each name of ``gw.nn.LOSSES`` whose
-    ``gradwise train --loss`` classifier builds that very loss."""
+    linear classifier builds that very loss."""
     found = []
     for name, factory in nn.LOSSES.items():
-        built = classifier_class("linear", name)()._build_loss()
+        built = linear_classifier(name)._build_loss()
         if isinstance(factory, type) and isinstance(built, factory):
             found.append(name)
     return tuple(found)
@@ -79,7 +88,7 @@ class Trainer:
         """Train a classifier (``params``: its parameters, checked) in a thread."""
         if self.running:
             raise ValueError("a training is running in this tab: stop it first")
-        clf = classifier_class("linear", loss)(**params, verbose=False)
+        clf = linear_classifier(loss, **params, verbose=False)
         clf.check_params()
         if not _SLOTS.acquire(blocking=False):
             raise ValueError(
