@@ -206,6 +206,12 @@ def test_dragging_a_line_shifts_and_turns_it(tab):
     assert np.linalg.norm(W2[1]) == pytest.approx(np.linalg.norm(W[1]))  # same length
     assert W2[1] @ anchor + b2[1] == pytest.approx(0, abs=1e-12)  # about its anchor
     np.testing.assert_array_equal(W2[[0, 2]], W[[0, 2]])  # the other lines stay
+    pivot = [1.0, -0.5]
+    about = tab("plane.drag_line", **{"class": 0, "handle": "rotate", "point": [2.0, 0.5],
+                                       "pivot": pivot})  # fmt: skip
+    W3, b3 = np.array(about["W"]), np.array(about["b"])
+    assert W3[0] @ pivot + b3[0] == pytest.approx(0, abs=1e-12)
+    np.testing.assert_allclose(W3[0] / np.linalg.norm(W3[0]), [1 / np.sqrt(2), 1 / np.sqrt(2)])
 
 
 def test_randomise_makes_the_classes_asked_for(tab):
@@ -320,6 +326,8 @@ BAD = [
     ({"type": "plane.delete_point", "index": -1}, "index must be an integer >= 0"),
     ({"type": "plane.drag_line", "class": 0, "handle": "spin", "point": [0, 0]}, "handle must"),
     ({"type": "plane.drag_line", "class": 9, "handle": "shift", "point": [0, 0]}, "class must"),
+    ({"type": "plane.drag_line", "class": 0, "handle": "rotate", "point": [0, 0],
+      "pivot": [0, 99]}, "pivot y must be in"),
     ({"type": "plane.randomise", "classes": 2}, "classes must be an integer >= 3"),
     ({"type": "plane.randomise", "classes": 99}, "classes must be an integer <= 6"),
     ({"type": "plane.randomise", "points_per_class": 10**6}, "points_per_class must be"),

@@ -97,11 +97,13 @@ class Plane:
         w = self.model.weight[:, c]
         self.model.bias[c] = -float(w @ np.asarray(p))
 
-    def rotate_line(self, c, p):
-        """Turn class ``c``'s normal ``W_c`` to point from the line's anchor to ``p``,
-        keeping its length and the anchor (so the line turns about it)."""
+    def rotate_line(self, c, p, pivot=None):
+        """Turn class ``c``'s normal ``W_c`` to point from ``pivot`` to ``p``, keeping its
+        length, and put the line through ``pivot`` (default: its anchor). A drag passes the
+        anchor it started from as the pivot of every move, so the line turns about one point
+        (the anchor itself moves as the line turns)."""
         w = self.model.weight[:, c].copy()
-        anchor = self.anchor(c)
+        anchor = self.anchor(c) if pivot is None else np.asarray(pivot, dtype=np.float64)
         towards = np.asarray(p) - anchor
         length = float(np.hypot(*towards))
         if length < 1e-9:

@@ -111,7 +111,12 @@ class Session:
         handle = name_in("handle", required(message, "handle"), ("shift", "rotate"))
         # A handle may be dragged a little past the plane's edge.
         p = point("point", required(message, "point"), 2 * limits.PLANE_EXTENT)
-        (self.plane.shift_line if handle == "shift" else self.plane.rotate_line)(c, p)
+        if handle == "shift":
+            self.plane.shift_line(c, p)
+        else:
+            pivot = message.get("pivot")
+            pivot = None if pivot is None else point("pivot", pivot, 2 * limits.PLANE_EXTENT)
+            self.plane.rotate_line(c, p, pivot)
         return self.plane.state()
 
     # -- view 2 --------------------------------------------------------------------------

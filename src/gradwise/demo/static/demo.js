@@ -266,6 +266,8 @@ function planePointerDown(event) {
   const [px, py] = eventPoint(canvas, event);
   const hit = hitTest(canvas, px, py);
   if (hit) {
+    // A line turns about the anchor it had when the drag began.
+    if (hit.kind === "line") hit.pivot = gwDemo.plane.anchors[hit.c];
     plane.drag = hit;
     canvas.setPointerCapture(event.pointerId);
   } else {
@@ -280,8 +282,11 @@ function planePointerMove(event) {
   const p = toPlane(canvas, ...eventPoint(canvas, event));
   const e = gwDemo.plane.extent;
   if (plane.drag.kind === "line") {
-    plane.sendDrag({ type: "plane.drag_line", class: plane.drag.c, handle: plane.drag.handle,
-                     point: p.map((v) => Math.max(-2 * e, Math.min(2 * e, v))) });
+    const clamp = (v) => Math.max(-2 * e, Math.min(2 * e, v));
+    const message = { type: "plane.drag_line", class: plane.drag.c, handle: plane.drag.handle,
+                      point: p.map(clamp) };
+    if (plane.drag.handle === "rotate") message.pivot = plane.drag.pivot.map(clamp);
+    plane.sendDrag(message);
   } else {
     plane.sendDrag({ type: "plane.move_point", index: plane.drag.index,
                      point: p.map((v) => Math.max(-e, Math.min(e, v))) });
