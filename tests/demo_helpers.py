@@ -6,19 +6,19 @@ import numpy as np
 
 import gradwise as gw
 
-#: The first rows of the packaged CIFAR-10 sample, copied into memory: enough for an epoch
-#: of a few minibatches in a fraction of a second.
-TRAIN_ROWS, TEST_ROWS = 600, 120
+#: Every STRIDE-th image of the packaged CIFAR-10 sample (whose rows are sorted by class, so
+#: every class keeps its share), copied into memory: an epoch takes a fraction of a second.
+STRIDE = 4
 
 
 def small_cifar():
     ds = gw.data.load("cifar10-sample", progress=False)
     return gw.data.Dataset(
-        name="cifar10-sample (first rows)",
-        X_train=np.array(ds.X_train[:TRAIN_ROWS]),
-        y_train=np.array(ds.y_train[:TRAIN_ROWS]),
-        X_test=np.array(ds.X_test[:TEST_ROWS]),
-        y_test=np.array(ds.y_test[:TEST_ROWS]),
+        name=f"cifar10-sample (every {STRIDE}th image)",
+        X_train=np.array(ds.X_train[::STRIDE]),
+        y_train=np.array(ds.y_train[::STRIDE]),
+        X_test=np.array(ds.X_test[::STRIDE]),
+        y_test=np.array(ds.y_test[::STRIDE]),
         classes=ds.classes,
         source=ds.source,
     )

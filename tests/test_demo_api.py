@@ -2,6 +2,7 @@
 Host/Origin refusal, every message type (its numbers against the library's own), every bad
 input (one error line, the state unchanged, the tab still served) and many tabs."""
 
+import base64
 import json
 
 import numpy as np
@@ -176,12 +177,13 @@ def test_a_step_is_the_registry_sgd_on_the_library_objective(tab):
 def test_the_background_is_the_winning_class(tab):
     state = tab("plane.get")
     grid, e = state["grid"], state["extent"]
-    assert len(state["winners"]) == grid * grid
+    winners = base64.b64decode(state["winners"])
+    assert len(winners) == grid * grid
     W, b = np.array(state["W"]), np.array(state["b"])
     for row, col in ((0, 0), (grid - 1, grid - 1), (grid // 3, 2 * grid // 3)):
         x = -e + (col + 0.5) * 2 * e / grid
         y = e - (row + 0.5) * 2 * e / grid
-        assert state["winners"][row * grid + col] == int(np.argmax(W @ [x, y] + b))
+        assert winners[row * grid + col] == int(np.argmax(W @ [x, y] + b))
 
 
 def test_points_are_added_moved_and_deleted(tab):
@@ -331,6 +333,8 @@ BAD = [
     ({"type": "plane.randomise", "classes": 2}, "classes must be an integer >= 3"),
     ({"type": "plane.randomise", "classes": 99}, "classes must be an integer <= 6"),
     ({"type": "plane.randomise", "points_per_class": 10**6}, "points_per_class must be"),
+    ({"type": "plane.randomise", "classes": 6, "points_per_class": limits.MAX_POINTS_PER_CLASS},
+     f"over the {limits.MAX_POINTS} points"),
     ({"type": "race.setup", "surface": "../../etc/passwd"}, "surface must be one of"),
     ({"type": "race.setup", "optimizers": []}, "optimizers must be a list of 1 to"),
     ({"type": "race.setup", "optimizers": [{"name": "adam"}] * 9}, "optimizers must be a list"),
@@ -400,7 +404,7 @@ def test_the_last_point_stays(tab):
 
 
 def test_points_are_bounded(tab):
-    tab("plane.randomise", classes=6, points_per_class=limits.MAX_POINTS_PER_CLASS)
+    tab("plane.randomise", classes=3, points_per_class=limits.MAX_POINTS_PER_CLASS)
     error = tab("plane.add_point", point=[0, 0], label=0)
     assert error["type"] == "error" and f"at most {limits.MAX_POINTS} points" in error["message"]
 

@@ -54,6 +54,7 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--no-first-run", "--window-size=1400,1000")  # fmt: skip
 WAIT = 30
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ A page is untrusted input: each number here caps the work or memory one message,
 or the whole server can cost, so that no message (or many tabs) can stall or exhaust it.
 """
 
-#: The largest WebSocket message a page may send, in bytes (a full set of points is ~20 KB).
+#: The largest WebSocket message a page may send, in bytes (a full set of points is ~10 KB).
 MAX_MESSAGE_BYTES = 64 * 1024
 
 #: Tabs served at once; the next one is refused until a tab closes (its state is dropped).
@@ -15,10 +15,11 @@ MAX_TRAININGS = 2
 
 #: View 1: the plane the points live on, x and y in [-PLANE_EXTENT, PLANE_EXTENT].
 PLANE_EXTENT = 3.0
-#: View 1: classes of points (the palette has a colour for each) and points in all.
+#: View 1: classes of points (the palette has a colour for each) and points in all (each
+#: point's own loss is one call of the loss a step, which keeps a step well under 20 ms).
 MIN_CLASSES, MAX_CLASSES = 3, 6
-MAX_POINTS = 300
-MAX_POINTS_PER_CLASS = MAX_POINTS // MAX_CLASSES
+MAX_POINTS = 60
+MAX_POINTS_PER_CLASS = MAX_POINTS // MIN_CLASSES
 #: View 1: the largest |W| or |b| entry a page may set (a line's slope and offset).
 MAX_WEIGHT = 100.0
 #: View 1: the background's winning class is computed on this many cells a side.

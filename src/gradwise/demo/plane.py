@@ -9,6 +9,8 @@ zero-score line is ``W_c . p + b_c = 0``; its handles move it: the anchor (the l
 point nearest the origin) shifts it, the tip of its normal ``W_c`` rotates it.
 """
 
+import base64
+
 import numpy as np
 
 from .. import nn, optim
@@ -147,12 +149,13 @@ class Plane:
 
     def winners(self, cells=limits.PLANE_GRID):
         """The winning class of each cell of a ``cells`` x ``cells`` grid over the plane,
-        rows from the top (y = +extent) down, as bytes."""
+        rows from the top (y = +extent) down, one byte each, in base64."""
         e = limits.PLANE_EXTENT
         centres = np.linspace(-e, e, cells, endpoint=False) + e / cells
         gx, gy = np.meshgrid(centres, centres[::-1])
         grid = np.stack([gx.ravel(), gy.ravel()], axis=1)
-        return np.argmax(self.model.forward(grid), axis=1).astype(np.uint8).tobytes()
+        winners = np.argmax(self.model.forward(grid), axis=1).astype(np.uint8)
+        return base64.b64encode(winners.tobytes()).decode("ascii")
 
     def state(self):
         data, reg, each, scores = self.losses()
@@ -171,7 +174,7 @@ class Plane:
             "total_loss": finite_or_none(data + reg),
             "point_losses": [finite_or_none(v) for v in each],
             "scores": scores.tolist(),
-            "winners": list(self.winners()),
+            "winners": self.winners(),
             "class_colors": list(FALLBACK_COLORS[: self.n_classes]),
             "grid": limits.PLANE_GRID,
             "extent": limits.PLANE_EXTENT,

@@ -59,6 +59,9 @@ class Session:
         per_class = whole("points_per_class", message.get("points_per_class", 10), 1,
                           limits.MAX_POINTS_PER_CLASS)  # fmt: skip
         seed = whole("seed", message.get("seed", 0), 0, 2**32 - 1)
+        if classes * per_class > limits.MAX_POINTS:
+            raise ValueError(f"{classes} classes of {per_class} points is over the "
+                             f"{limits.MAX_POINTS} points a plane holds")  # fmt: skip
         self.plane.randomise(classes, per_class, seed)
         return self.plane.state()
 

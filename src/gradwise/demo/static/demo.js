@@ -316,14 +316,15 @@ function drawPlane(state) {
   grid.width = grid.height = state.grid;
   const gctx = grid.getContext("2d");
   const image = gctx.createImageData(state.grid, state.grid);
-  state.winners.forEach((k, i) => {
-    const hex = colors[k];
+  const winners = atob(state.winners);
+  for (let i = 0; i < winners.length; i++) {
+    const hex = colors[winners.charCodeAt(i)];
     for (let j = 0; j < 3; j++) {
       const channel = parseInt(hex.slice(1 + 2 * j, 3 + 2 * j), 16);
       image.data[4 * i + j] = Math.round(255 - 0.28 * (255 - channel));
     }
     image.data[4 * i + 3] = 255;
-  });
+  }
   gctx.putImageData(image, 0, 0);
   ctx.imageSmoothingEnabled = false;
   ctx.drawImage(grid, 0, 0, canvas.width, canvas.height);
