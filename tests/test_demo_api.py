@@ -450,3 +450,21 @@ def test_closing_a_tab_stops_its_training(client):
         (session,) = tabs.open
     session.trainer.join(timeout=20)
     assert not session.trainer.running
+
+
+def test_the_own_names_of_a_server():
+    from gradwise.demo.guard import own_origins
+
+    assert own_origins("127.0.0.1", 80) == {"127.0.0.1:80", "localhost:80"}
+    assert own_origins("::1", 8765) == {"[::1]:8765"}
+    assert own_origins("box.lan", 1) == {"box.lan:1"}
+
+
+def test_a_fault_of_the_server_is_an_error_line_and_the_tab_lives_on(tab, monkeypatch, capsys):
+    def broken(session, message):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setitem(HANDLERS, "race.get", broken)
+    error = tab("race.get")
+    assert error["type"] == "error" and "internal error (RuntimeError)" in error["message"]
+    assert tab("plane.get")["type"] == "plane.state"

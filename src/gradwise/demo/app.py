@@ -10,7 +10,9 @@ handled one at a time, in order; an error answers that message only.
 """
 
 import asyncio
+import contextlib
 import json
+import traceback
 from importlib import resources
 
 from starlette.applications import Starlette
@@ -75,12 +77,19 @@ def create_app(host="127.0.0.1", port=8000, dataset=None, max_sessions=limits.MA
 
     async def tab(websocket: WebSocket):
         await websocket.accept()
-        outbox = asyncio.Queue()
+        # Bounded: a tab that sends without reading is made to wait (its messages are read
+        # no faster than its replies leave), and its training's progress updates beyond the
+        # bound are dropped rather than kept.
+        outbox = asyncio.Queue(maxsize=limits.MAX_QUEUED)
         loop = asyncio.get_running_loop()
+
+        def offer(message):
+            with contextlib.suppress(asyncio.QueueFull):
+                outbox.put_nowait(message)
 
         def send_from_thread(message):
             try:
-                loop.call_soon_threadsafe(outbox.put_nowait, message)
+                loop.call_soon_threadsafe(offer, message)
             except RuntimeError:
                 pass  # the server has shut down: the tab is gone, nobody to tell
 
@@ -92,10 +101,11 @@ def create_app(host="127.0.0.1", port=8000, dataset=None, max_sessions=limits.MA
             return  # fmt: skip
         sender = asyncio.create_task(_drain(websocket, outbox))
         try:
-            outbox.put_nowait(hello(session))
+            await outbox.put(hello(session))
             while True:
                 text = await websocket.receive_text()
-                outbox.put_nowait(_answer(session, text))
+                # In a worker thread: a long request (200 steps) leaves other tabs served.
+                await outbox.put(await asyncio.to_thread(_answer, session, text))
         except WebSocketDisconnect:
             pass
         finally:
@@ -122,8 +132,12 @@ def _answer(session, text):
         if "id" in message:
             tag = {"id": whole("id", message["id"], 0, MAX_ID)}
         return {**session.handle(message), **tag}
-    except (ValueError, TypeError, OverflowError) as err:
+    except (ValueError, TypeError, ArithmeticError) as err:  # the page asked for it
         line = str(err).splitlines()[0] if str(err) else type(err).__name__
+        return {"type": "error", "message": line, **about, **tag}
+    except Exception as err:  # a fault of the server's: say so, log it, keep serving the tab
+        traceback.print_exc()
+        line = f"internal error ({type(err).__name__}): the server logged it"
         return {"type": "error", "message": line, **about, **tag}
 
 

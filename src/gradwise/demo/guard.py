@@ -11,7 +11,7 @@ doors. A WebSocket handshake must carry an ``Origin`` (browsers always send one)
 def own_origins(host, port):
     """The ``host:port`` names this server answers to (127.0.0.1 and localhost are one)."""
     names = {host} | ({"127.0.0.1", "localhost"} if host in ("127.0.0.1", "localhost") else set())
-    return {f"{name}:{port}" for name in names}
+    return {f"[{name}]:{port}" if ":" in name else f"{name}:{port}" for name in names}
 
 
 class SameOrigin:

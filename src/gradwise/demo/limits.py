@@ -7,6 +7,9 @@ or the whole server can cost, so that no message (or many tabs) can stall or exh
 #: The largest WebSocket message a page may send, in bytes (a full set of points is ~10 KB).
 MAX_MESSAGE_BYTES = 64 * 1024
 
+#: Messages waiting to be sent to one tab.
+MAX_QUEUED = 64
+
 #: Tabs served at once; the next one is refused until a tab closes (its state is dropped).
 MAX_SESSIONS = 16
 
