@@ -208,6 +208,18 @@ def test_view_1_drags_a_line_and_a_point(page):
     assert shown_number(page, "plane-total")[1] == pytest.approx(
         library_total(state(page, "plane")), rel=1e-12
     )
+    # A click on empty space adds a point of the chosen class; a double click deletes it.
+    n = len(state(page, "plane")["labels"])
+    Select(page.find_element(By.ID, "plane-label")).select_by_value("2")
+    spot = (size - 12, 12)  # the top right corner, away from the clouds of points
+    offset = (spot[0] - size / 2, spot[1] - size / 2)
+    ActionChains(page).move_to_element_with_offset(canvas, *offset).click().perform()
+    until(page, lambda d: len(state(d, "plane")["labels"]) == n + 1)
+    added = state(page, "plane")
+    assert added["labels"][-1] == 2
+    np.testing.assert_allclose(added["points"][-1], to_plane(added, spot, size), atol=2 * pixel)
+    ActionChains(page).move_to_element_with_offset(canvas, *offset).double_click().perform()
+    until(page, lambda d: len(state(d, "plane")["labels"]) == n)
 
 
 def test_view_1_a_bad_input_is_an_error_on_the_page(page):
