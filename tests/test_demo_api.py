@@ -340,6 +340,8 @@ BAD = [
     ({"type": "race.setup", "optimizers": [{"name": "adam"}] * 9}, "optimizers must be a list"),
     ({"type": "race.setup", "optimizers": [{"name": "adam"}, {"name": "adam"}]}, "race once"),
     ({"type": "race.setup", "optimizers": [{"name": "os.system"}]}, "optimizer must be one of"),
+    ({"type": "race.setup", "optimizers": [{"lr": 0.1}]}, "each optimizer needs a 'name'"),
+    ({"type": "race.setup", "optimizers": ["adam"]}, "each optimizer must be an object"),
     ({"type": "race.setup", "optimizers": [{"name": "adam", "lr": -1}]}, "adam lr must be in"),
     ({"type": "race.setup", "optimizers": [{"name": "adam", "options": {"bogus": 1}}]},
      "bogus"),

@@ -201,8 +201,9 @@ def _racer(entry):
     """``{"name", "lr"?, "options"?}`` -> ``(name, lr or None, options)``."""
     if not isinstance(entry, dict):
         raise TypeError("each optimizer must be an object {name, lr, options}")
-    name = name_in("optimizer", required({"type": "race.setup", **entry}, "name"),
-                   optimizer_names())  # fmt: skip
+    if "name" not in entry:
+        raise MessageError("race.setup: each optimizer needs a 'name'")
+    name = name_in("optimizer", entry["name"], optimizer_names())
     lr = entry.get("lr")
     lr = None if lr is None else number(f"{name} lr", lr, limits.MIN_LR, limits.MAX_LR)
     options = options_dict(f"{name} options", entry.get("options", {}), limits.MAX_OPTIONS,
