@@ -150,7 +150,7 @@ def liblinear(sklearn, blobs):
     X, y = blobs
     solutions = {}
     for name, options in SKLEARN.items():
-        svc = LinearSVC(C=C, tol=1e-10, max_iter=200_000, **options).fit(X, y)
+        svc = LinearSVC(C=C, dual=True, tol=1e-10, max_iter=200_000, **options).fit(X, y)
         solutions[name] = (svc.coef_.T, svc.intercept_)
     return solutions
 
