@@ -36,6 +36,19 @@ def test_a_bad_flag_is_one_line(capsys, argv, says):
     assert err.count("\n") == 0 and says in err
 
 
+def test_a_port_in_use_is_one_line(capsys):
+    pytest.importorskip("uvicorn")
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        assert main(["demo", "--no-browser", "--port", str(port)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("gradwise demo: error:")
+
+
 def test_it_serves_the_page_at_the_address_it_prints():
     pytest.importorskip("uvicorn")
     env = {**os.environ, "PYTHONPATH": SRC, "PYTHONUNBUFFERED": "1"}

@@ -35,19 +35,23 @@ def run(args):
         raise ValueError(f"--port must be in 0..65535, got {args.port}")
     missing = demo.missing_requirements()
     if missing:
-        print(f"gradwise demo: {demo.INSTALL_HINT} (missing: {', '.join(missing)})",
+        print(f"gradwise demo: error: {demo.INSTALL_HINT} (missing: {', '.join(missing)})",
               file=sys.stderr)  # fmt: skip
         return 2
     from ..data import load
     from ..demo.server import bind, serve
 
-    dataset = load(args.data, progress=False)
-    if not dataset.is_image:
-        raise ValueError(f"--data {args.data}: view 3 trains on images; this holds features")
     if args.host != LOCAL_HOST:
         print(f"warning: listening on {args.host}: anyone who can reach it can use this page "
               "(the default, 127.0.0.1, is this machine only)", file=sys.stderr)  # fmt: skip
-    sock = bind(args.host, args.port)
+    sock = bind(args.host, args.port)  # a port in use is said before the data is read
+    try:
+        dataset = load(args.data, progress=False)
+        if not dataset.is_image:
+            raise ValueError(f"--data {args.data}: view 3 trains on images; this holds features")
+    except BaseException:
+        sock.close()
+        raise
 
     def ready(url):
         print(f"gradwise demo at {url} (Ctrl-C stops it)", flush=True)

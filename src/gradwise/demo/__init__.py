@@ -13,7 +13,7 @@ Starlette and uvicorn are the optional extra ``gradwise[demo]``: this package's
 
 #: The import names of the extra ``gradwise[demo]`` and the line that says how to get it.
 REQUIRES = ("starlette", "uvicorn", "websockets")
-INSTALL_HINT = 'gradwise demo needs its web server: pip install "gradwise[demo]"'
+INSTALL_HINT = 'its web server is not installed: pip install "gradwise[demo]"'
 
 
 def missing_requirements():
