@@ -18,8 +18,9 @@ LAYERS = {
     "training": 4,
     "estimators": 5, "selection": 5, "landscape": 5,
     "plot": 6,
-    "commands": 7,
-    "cli": 8,
+    "demo": 7,
+    "commands": 8,
+    "cli": 9,
 }  # fmt: skip
 
 ROOT = Path(gradwise.__file__).parent
