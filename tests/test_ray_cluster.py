@@ -270,12 +270,22 @@ def test_tasks_carry_their_names_and_no_node_runs_more_than_its_memory_holds(con
         assert all(end <= next_start for (_, end), (next_start, _) in pairs)
 
 
+def test_workers_caps_the_tasks_in_flight_on_a_cluster(connected, by_value):
+    tasks = [(i, i) for i in range(3)]
+    with RayExecutor(address=connected.address, workers=1) as ex:  # 3 CPUs, 1 at a time
+        ran = dict(ex.run(where_and_when, None, tasks))
+    spans = sorted((start, end) for _, _, start, end in ran.values())
+    pairs = zip(spans, spans[1:], strict=False)
+    assert all(end <= next_start for (_, end), (next_start, _) in pairs)
+
+
 def test_a_trial_past_its_time_limit_is_failed_and_the_others_finish(connected, by_value):
-    executor = RayExecutor(address=connected.address, time_limit=4)
+    # The limit counts from submission, which includes starting a worker: 6 s is ample.
+    executor = RayExecutor(address=connected.address, time_limit=6)
     started = time.monotonic()
     search = GridSearch(Flaky(), {"k": [9, 3, 4]}, executor=executor, refit=False).fit(*XY)
     assert time.monotonic() - started < 50  # not the minute k=9 takes
     slow, *others = search.trials_
-    assert slow["status"] == "failed" and "time limit of 4 s" in slow["error"]
+    assert slow["status"] == "failed" and "time limit of 6 s" in slow["error"]
     assert [r["status"] for r in others] == ["ok", "ok"]
     assert search.best_params_["k"] == 3
