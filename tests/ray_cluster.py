@@ -116,16 +116,34 @@ class Cluster:
         head = [RAY_CLI, "start", "--head", "--num-cpus", "2"]
         head += [f"{flag}={self.base + offset}" for flag, offset in HEAD_PORTS.items()]
         head += self._node_flags(HEAD_IP, 0) + ["--include-dashboard=false"]
-        starting = subprocess.Popen(
-            head, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
-        )
+        head_starting = self._popen(head, env)
         python = bare_python(self.root / "bare")  # while the head starts
-        output, _ = starting.communicate(timeout=120)
-        if starting.returncode != 0:
-            raise RuntimeError(f"ray start --head failed:\n{output}")
         joined = [str(python), "-c", "from ray.scripts.scripts import main; main()", "start"]
         joined += [f"--address={self.address}", "--num-cpus", "1"]
-        self._ray(joined + self._node_flags(BARE_IP, SECOND_NODE_SHIFT), env)
+        joined += self._node_flags(BARE_IP, SECOND_NODE_SHIFT)
+        # The second node waits (retrying for a while) until the head's control service
+        # answers: it is started without waiting for the head's `ray start` to return.
+        node_starting = self._popen(joined, env)
+        self._wait(head_starting, "ray start --head")
+        try:
+            self._wait(node_starting, "ray start --address")
+        except RuntimeError:  # the head took too long: once more, now that it is up
+            self._ray(joined, env)
+
+    def _popen(self, command, env):
+        return subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+            cwd=self.root,
+        )
+
+    def _wait(self, process, what):
+        output, _ = process.communicate(timeout=120)
+        if process.returncode != 0:
+            raise RuntimeError(f"{what} failed:\n{output}")
 
     def _node_flags(self, ip, shift):
         low, high = WORKER_PORTS[ip]

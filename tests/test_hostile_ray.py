@@ -8,6 +8,7 @@ every Ray process on the machine).
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -114,7 +115,7 @@ def head_node(ray):
         assert done.returncode == 0, done.stdout + done.stderr
         yield f"127.0.0.1:{port}"
     finally:
-        stop(descendants_and(processes_mentioning(temp_dir)))
+        stop(descendants_and(processes_mentioning(temp_dir)), signals=[signal.SIGKILL])
         shutil.rmtree(temp_dir, ignore_errors=True)
 
 
