@@ -34,7 +34,8 @@ def fail_on_three(shared, task):
 
 
 def without_times(records):
-    return [{k: v for k, v in r.items() if k != "seconds"} for r in records]
+    """Records as two executors must agree on them: without their timings and nodes."""
+    return [{k: v for k, v in r.items() if k not in ("seconds", "node")} for r in records]
 
 
 @pytest.fixture(scope="module")
@@ -135,8 +136,20 @@ def test_get_executor_checks_its_arguments():
         get_executor("local", address="auto")
     with pytest.raises(ValueError, match="workers must be an integer >= 1"):
         LocalExecutor(workers=0)
-    with pytest.raises(ValueError, match="'auto' or 'HOST:PORT'"):
-        RayExecutor(address="no-port-here")
+    for address in ("no-port-here", "ray://", "ray://host", "http://host:10001"):
+        with pytest.raises(ValueError, match="'auto', 'HOST:PORT' or 'ray://HOST:PORT'"):
+            RayExecutor(address=address)
+    assert RayExecutor(address="ray://10.0.0.1:10001").address == "ray://10.0.0.1:10001"
+    for option, value in (("ship", "pip"), ("time_limit", 5)):
+        with pytest.raises(ValueError, match="only used with the ray executor"):
+            get_executor("serial", **{option: value})
+    with pytest.raises(ValueError, match="ship must be one of"):
+        RayExecutor(ship="scp")
+    for limit in (0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="time_limit"):
+            RayExecutor(time_limit=limit)
+    with pytest.raises(ValueError, match="workers must be an integer >= 1"):
+        RayExecutor(workers=0)
 
 
 # -- Ray addresses (no Ray instance is started) -------------------------------------------------

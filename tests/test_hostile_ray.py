@@ -22,6 +22,7 @@ import pytest
 from gradwise import GradwiseError
 from gradwise.selection.executors import LocalExecutor, RayExecutor, TaskLost, probe_grpc
 from gradwise.selection.search import GridSearch
+from ray_cluster import descendants_and, processes_mentioning, stop
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -85,47 +86,6 @@ def by_value(ray):
 # -- a cluster started with `ray start`, stopped by its processes' ids --------------------------
 
 
-def _descendants_and(pids):
-    children = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, todo = set(), list(pids)
-    while todo:
-        pid = todo.pop()
-        if pid not in found:
-            found.add(pid)
-            todo.extend(children.get(pid, []))
-    return found
-
-
-def _processes_mentioning(text):
-    pids = set()
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if text.encode() in cmdline.read_bytes():
-                pids.add(int(cmdline.parent.name))
-        except OSError:
-            continue
-    pids.discard(os.getpid())
-    return pids
-
-
-def _stop(pids):
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in pids:
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in pids):
-            time.sleep(0.1)
-
-
 @pytest.fixture
 def head_node(ray):
     """``HOST:PORT`` of a one-CPU head node started with ``ray start`` for this test."""
@@ -155,7 +115,7 @@ def head_node(ray):
         assert done.returncode == 0, done.stdout + done.stderr
         yield f"127.0.0.1:{port}"
     finally:
-        _stop(_descendants_and(_processes_mentioning(temp_dir)))
+        stop(descendants_and(processes_mentioning(temp_dir)), signals=[signal.SIGKILL])
         shutil.rmtree(temp_dir, ignore_errors=True)
 
 

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from ..estimators import CLASSIFIER_PARAMS, MODELS
-from ..selection.executors import EXECUTORS, get_executor
+from ..selection.executors import EXECUTORS, SHIPPING, get_executor
 from ..selection.search import GridSearch, RandomSearch, format_table, stratified_subset
 from ..selection.space import Choice, parse_dimension
 from ..storage.atomic import write_json
@@ -88,8 +88,27 @@ def register(subparsers):
     )
     p.add_argument("--seed", type=int, default=0, help="seed of configurations, splits, weights")
     p.add_argument("--executor", choices=EXECUTORS, default="local", help="(default local)")
-    p.add_argument("--address", help="Ray cluster: auto or HOST:PORT (default: start one)")
-    p.add_argument("--workers", type=int, help="parallel trials (default: every core)")
+    p.add_argument(
+        "--address",
+        help="Ray cluster: auto, HOST:PORT or ray://HOST:10001 (Ray Client, for a driver "
+        "outside the cluster); default: start a private instance",
+    )
+    p.add_argument(
+        "--ship",
+        choices=SHIPPING,
+        help="how gradwise reaches a Ray cluster's nodes: py_modules (upload this gradwise, "
+        "the default), pip (install this version and NumPy's from the package index) or none",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        help="parallel trials (default: every core; on a Ray cluster, as many as it takes)",
+    )
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        help="Ray: seconds a trial may run; one that runs past it is recorded as failed",
+    )
     p.add_argument("--top", type=int, default=20, help="rows of the ranked table (default 20)")
     p.add_argument("--out", type=Path, help="output folder (default runs/sweep-DATE-TIME)")
     p.set_defaults(func=run)
@@ -100,7 +119,13 @@ def run(args):
     space = search_space(args)
     estimator = build_estimator(args)
     check_values(estimator, space)
-    executor = get_executor(args.executor, workers=args.workers, address=args.address)
+    executor = get_executor(
+        args.executor,
+        workers=args.workers,
+        address=args.address,
+        ship=args.ship,
+        time_limit=args.time_limit,
+    )
     for name in ("trials", "grid_points", "top"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")

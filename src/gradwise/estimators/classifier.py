@@ -238,10 +238,8 @@ class Classifier(BaseEstimator):
         classifier builds for inputs of ``input_shape`` and ``n_classes`` classes (a dense
         BFGS or Newton matrix; :meth:`gradwise.optim.Optimizer.check_size`)."""
         sizes = self._layer_sizes(math.prod(input_shape), n_classes)
-        layers = zip(sizes[:-1], sizes[1:], strict=True)
-        n_parameters = sum((fan_in + 1) * fan_out for fan_in, fan_out in layers)
-        # The parameters, their gradients and up to three optimizer buffers (Adam's amsgrad).
-        needed = 5 * n_parameters * np.dtype(self.dtype).itemsize
+        n_parameters = self._n_parameters(sizes)
+        needed = self.state_nbytes(input_shape, n_classes)
         if needed > default_memory_limit():
             raise ValueError(
                 f"{type(self).__name__} with layers {'x'.join(map(str, sizes))} has "
@@ -252,6 +250,17 @@ class Classifier(BaseEstimator):
         check = getattr(optimizer, "check_size", None)
         if check is not None:
             check(n_parameters, np.dtype(self.dtype))
+
+    def state_nbytes(self, input_shape, n_classes):
+        """Bytes of the model's state while it trains on inputs of ``input_shape``: the
+        parameters, their gradients and up to three optimizer buffers (Adam's amsgrad)."""
+        sizes = self._layer_sizes(math.prod(input_shape), n_classes)
+        return 5 * self._n_parameters(sizes) * np.dtype(self.dtype).itemsize
+
+    @staticmethod
+    def _n_parameters(sizes):
+        layers = zip(sizes[:-1], sizes[1:], strict=True)
+        return sum((fan_in + 1) * fan_out for fan_in, fan_out in layers)
 
     def _layer_sizes(self, n_features, n_classes):
         """Widths of the model's layers, input first (a linear model: two)."""

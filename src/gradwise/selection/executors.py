@@ -30,16 +30,39 @@ A task whose worker dies (killed, out of memory, ``os._exit``), or that cannot b
 where it runs (a Ray node that cannot import gradwise), does not end the run: ``run``
 yields ``(key, TaskLost(reason))`` for it and goes on with the other tasks. An exception
 raised *by* ``fn`` still reaches the caller.
+
+After ``run`` yields a key, ``ex.ran_on[key]`` says where it ran: ``{"node": ..., "attempts":
+...}`` (the node's address, or this machine's name; how many times it was started).
+
+On a cluster (``address`` given) the Ray executor ships gradwise with the job (``ship``:
+``"py_modules"`` uploads this process's gradwise package, ``"pip"`` installs this version
+of gradwise and NumPy on each node from the package index, ``"none"`` relies on what the
+nodes have), and before the first task checks that every node runs the same gradwise,
+NumPy and BLAS as this process (:func:`check_cluster_environment`): results are identical
+to a local run only then. Each task is shown in Ray under ``"LABEL KEY"`` (``"trial 3"``),
+asks for ``memory`` bytes when given, at most ``workers`` tasks are in flight, and a task
+still running ``time_limit`` seconds after it was submitted is stopped and yielded as
+:class:`TaskLost`. Warnings a task raises on its node are re-issued here, naming the task
+and the node.
 """
 
+import builtins
 import concurrent.futures as cf
 import multiprocessing
 import os
+import platform
 import socket
 import time
+import types
+import warnings
+from collections import deque
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import NamedTuple
 
-from .._validate import positive
+from .. import _version
+from .._memory import human_bytes
+from .._validate import one_of, positive
 from ..errors import GradwiseError
 
 #: Environment that pins a worker's BLAS (OpenBLAS, MKL, OpenMP, Accelerate) to one thread.
@@ -52,6 +75,15 @@ ONE_THREAD_ENV = {
 
 EXECUTORS = ("local", "ray", "serial")
 
+#: How the Ray executor gets gradwise onto a cluster's nodes (``RayExecutor(ship=...)``).
+SHIPPING = ("py_modules", "pip", "none")
+
+#: The name ``ran_on`` gives this machine (the serial executor and the local pool).
+THIS_MACHINE = platform.node() or "localhost"
+
+#: Seconds a node may take to start a worker and answer the version check.
+CHECK_TIMEOUT = 120.0
+
 
 class TaskLost(GradwiseError):
     """Yielded (not raised) by ``run`` in place of the result of a task that never finished:
@@ -59,21 +91,31 @@ class TaskLost(GradwiseError):
     says why."""
 
 
-def get_executor(name="local", *, workers=None, address=None, connect_timeout=5.0):
+def get_executor(
+    name="local", *, workers=None, address=None, connect_timeout=5.0, ship=None, time_limit=None
+):
     """The executor called ``name``: ``"local"`` (default), ``"ray"`` or ``"serial"``.
 
-    ``workers`` sizes the local pool (default: every core); ``address`` is the Ray cluster
-    (``"auto"`` or ``"HOST:PORT"``; ``None`` starts a private local Ray instance).
+    ``workers`` sizes the local pool (default: every core), or caps the Ray tasks in flight
+    (and sizes a private instance); ``address`` is the Ray cluster (``"auto"``,
+    ``"HOST:PORT"`` or ``"ray://HOST:PORT"``; ``None`` starts a private local Ray instance);
+    ``ship`` and ``time_limit`` are Ray's (see :class:`RayExecutor`).
     """
-    if name == "local":
-        if address is not None:
-            raise ValueError("--address is only used with the ray executor")
-        return LocalExecutor(workers=workers)
     if name == "ray":
-        return RayExecutor(address=address, num_cpus=workers, connect_timeout=connect_timeout)
+        return RayExecutor(
+            address=address,
+            num_cpus=workers,
+            workers=workers,
+            connect_timeout=connect_timeout,
+            ship=ship or "py_modules",
+            time_limit=time_limit,
+        )
+    for option, value in (("--address", address), ("--ship", ship), ("--time-limit", time_limit)):
+        if value is not None:
+            raise ValueError(f"{option} is only used with the ray executor")
+    if name == "local":
+        return LocalExecutor(workers=workers)
     if name == "serial":
-        if address is not None:
-            raise ValueError("--address is only used with the ray executor")
         return SerialExecutor()
     known = ", ".join(repr(n) for n in EXECUTORS)
     raise ValueError(f"executor must be one of {known}, got {name!r}")
@@ -88,6 +130,9 @@ class SerialExecutor:
 
     name = "serial"
 
+    def __init__(self):
+        self.ran_on = {}
+
     def check(self):
         """Nothing to check: this process is always there."""
 
@@ -97,9 +142,11 @@ class SerialExecutor:
     def __exit__(self, *exc):
         return False
 
-    def run(self, fn, shared, tasks):
+    def run(self, fn, shared, tasks, *, label=None, memory=None):
         for key, task in tasks:
-            yield key, fn(shared, task)
+            result = fn(shared, task)
+            self.ran_on[key] = {"node": THIS_MACHINE, "attempts": 1}
+            yield key, result
 
 
 class LocalExecutor:
@@ -117,6 +164,7 @@ class LocalExecutor:
                 raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
         self.workers = workers or os.cpu_count() or 1
         self._pool = None
+        self.ran_on = {}
 
     def check(self):
         """Nothing to check: worker processes start when tasks arrive."""
@@ -133,8 +181,10 @@ class LocalExecutor:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
-    def run(self, fn, shared, tasks):
+    def run(self, fn, shared, tasks, *, label=None, memory=None):
+        """``label`` and ``memory`` are Ray's: a local pool neither names nor sizes tasks."""
         tasks = list(tasks)
+        starts = [0] * len(tasks)  # pools in which a task started but did not finish
         # A worker that dies breaks the whole pool, and every unfinished task with it: the
         # tasks that had not started are run again in a fresh pool; of those that had, a
         # lone one is the one that killed its worker, and several are run again one by one,
@@ -145,16 +195,17 @@ class LocalExecutor:
                 batch, workers = [alone.pop(0)], 1
             else:
                 batch, todo, workers = todo, [], self.workers
-            started, lost = yield from self._run_pool(fn, shared, tasks, batch, workers)
+            started, lost = yield from self._run_pool(fn, shared, tasks, batch, workers, starts)
             if not lost:
                 continue
             running = lost & started  # the task that killed its worker is one of these
+            for i in running:
+                starts[i] += 1
             unstarted = [i for i in batch if i in lost and i not in running]
             if len(running) == 1:
-                yield (
-                    tasks[running.pop()][0],
-                    TaskLost(f"its worker process died ({_BROKEN_REASON})"),
-                )
+                i = running.pop()
+                self.ran_on[tasks[i][0]] = {"node": THIS_MACHINE, "attempts": starts[i]}
+                yield tasks[i][0], TaskLost(f"its worker process died ({_BROKEN_REASON})")
             elif not running:
                 raise GradwiseError(
                     f"the local worker processes died before running any task ({_BROKEN_REASON})"
@@ -163,7 +214,7 @@ class LocalExecutor:
                 alone.extend(sorted(running))
             todo = unstarted + todo
 
-    def _run_pool(self, fn, shared, tasks, batch, workers):
+    def _run_pool(self, fn, shared, tasks, batch, workers, starts):
         """Run ``tasks[i]`` for ``i`` in ``batch`` in a fresh pool, yielding the results.
 
         Returns ``(started, lost)``: the indices of the tasks that started in a worker, and
@@ -193,6 +244,7 @@ class LocalExecutor:
                 except BrokenProcessPool:
                     lost.add(i)
                     continue
+                self.ran_on[tasks[i][0]] = {"node": THIS_MACHINE, "attempts": starts[i] + 1}
                 yield tasks[i][0], result
         finally:
             self.close()
@@ -214,31 +266,51 @@ class RayExecutor:
     """Tasks as Ray remote functions, one CPU each.
 
     ``address=None`` starts a private local Ray instance with ``num_cpus`` CPUs (default:
-    all cores) and stops it on exit, whatever ``RAY_ADDRESS`` says; ``"auto"`` or
-    ``"HOST:PORT"`` connects to a running cluster (``ray start --head``) and leaves it
-    running. If Ray is already initialised in this process, that instance is used as it is.
-    A task whose worker dies is retried ``max_retries`` times (Ray's default, 3) before it
-    is yielded as :class:`TaskLost`.
+    all cores) and stops it on exit, whatever ``RAY_ADDRESS`` says; ``"auto"``,
+    ``"HOST:PORT"`` or ``"ray://HOST:PORT"`` (Ray Client, for a driver outside the cluster)
+    connects to a running cluster (``ray start --head``) and leaves it running. If Ray is
+    already initialised in this process, that instance is used as it is (and nothing is
+    shipped: ``ray.init`` is where a job's code is uploaded). A task whose worker dies is
+    retried ``max_retries`` times (Ray's default, 3) before it is yielded as
+    :class:`TaskLost`.
+
+    On a cluster, ``ship`` (one of :data:`SHIPPING`) says how gradwise reaches the nodes,
+    and :func:`check_cluster_environment` runs before the first task. ``workers`` caps the
+    tasks in flight (default: as many as the cluster takes); ``time_limit`` (seconds, from
+    submission) stops a task that runs longer and yields it as :class:`TaskLost`.
     """
 
     name = "ray"
 
-    def __init__(self, address=None, num_cpus=None, connect_timeout=5.0, max_retries=3):
+    def __init__(
+        self,
+        address=None,
+        num_cpus=None,
+        connect_timeout=5.0,
+        max_retries=3,
+        *,
+        workers=None,
+        ship="py_modules",
+        time_limit=None,
+    ):
         if address is not None and (not isinstance(address, str) or not address.strip()):
-            raise ValueError(f"address must be 'auto' or 'HOST:PORT', got {address!r}")
+            raise ValueError(f"address must be {_ADDRESS_FORMS}, got {address!r}")
         if address not in (None, "auto"):
             _split_address(address)
-        if num_cpus is not None and (
-            isinstance(num_cpus, bool) or not isinstance(num_cpus, int) or num_cpus < 1
-        ):
-            raise ValueError(f"num_cpus must be an integer >= 1, got {num_cpus!r}")
         self.address = address
-        self.num_cpus = num_cpus
+        self.workers = _optional_count("workers", workers)
+        self.num_cpus = _optional_count("num_cpus", num_cpus)
         self.connect_timeout = positive("connect_timeout", connect_timeout)
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ValueError(f"max_retries must be an integer >= 0, got {max_retries!r}")
         self.max_retries = max_retries
+        self.ship = one_of(*SHIPPING)("ship", ship)
+        self.time_limit = None if time_limit is None else positive("time_limit", time_limit)
+        self.ran_on = {}
         self._started = False
+        self._checked = False
+        self._shared = None  # (shared, its object ref) while inside `with`
+        self._nodes = {}  # node id -> address
 
     def check(self):
         """Raise :class:`GradwiseError` now if Ray is missing or the address does not answer.
@@ -251,6 +323,7 @@ class RayExecutor:
 
     def __enter__(self):
         ray = import_ray()
+        self._checked = self.address is None  # a private instance is this machine
         if ray.is_initialized():
             return self
         if self.address is None:
@@ -269,68 +342,232 @@ class RayExecutor:
         else:
             address = resolve_ray_address(self.address, self.connect_timeout)
             try:
-                ray.init(
-                    address=address,
-                    log_to_driver=False,
-                    runtime_env={"env_vars": ONE_THREAD_ENV},
-                )
-            except ConnectionError as err:
+                ray.init(address=address, log_to_driver=False, runtime_env=job_env(self.ship))
+            except (ConnectionError, ray.exceptions.RaySystemError) as err:
                 raise GradwiseError(
-                    f"cannot connect to the Ray cluster at {address}: {err}"
+                    f"cannot connect to the Ray cluster at {address}: {_first_line(err)}"
                 ) from err
         self._started = True
         return self
 
     def __exit__(self, *exc):
+        self._shared = None
         if self._started:
             import_ray().shutdown()
             self._started = False
         return False
 
-    def run(self, fn, shared, tasks):
+    def run(self, fn, shared, tasks, *, label=None, memory=None):
+        """Yield ``(key, fn(shared, task))`` as tasks finish; ``memory``: bytes per task."""
         ray = import_ray()
         if not ray.is_initialized():
             raise GradwiseError("RayExecutor.run must be called inside `with RayExecutor(...)`")
         tasks = list(tasks)
         if not tasks:
             return
-        check_ray_resources(ray)
-        remote = ray.remote(num_cpus=1, max_retries=self.max_retries)(_call_with_shared)
-        shared_ref = ray.put(shared)
-        pending = {remote.remote(fn, shared_ref, task): key for key, task in tasks}
+        memory = None if memory is None else max(1, int(memory))
+        check_ray_resources(ray, memory)
+        if not self._checked:
+            check_cluster_environment(ray)
+            self._checked = True
+        options = {"num_cpus": 1, "max_retries": self.max_retries}
+        if memory is not None:
+            options["memory"] = memory
+        remote = ray.remote(**options)(_run_task)
+        shared_ref = self._put(ray, shared)
+        label = label or fn.__name__
+        todo, pending = deque(tasks), {}  # ref -> (key, deadline)
+        limit = self.time_limit
         try:
-            while pending:
-                done, _ = ray.wait(list(pending), num_returns=1)
+            while todo or pending:
+                while todo and len(pending) < (self.workers or len(tasks)):
+                    key, task = todo.popleft()
+                    ref = remote.options(name=f"{label} {key}").remote(fn, shared_ref, task)
+                    pending[ref] = (key, None if limit is None else time.monotonic() + limit)
+                done, _ = ray.wait(list(pending), num_returns=1, timeout=self._wait(pending))
                 for ref in done:
-                    key = pending.pop(ref)
-                    try:
-                        result = ray.get(ref)
-                    except Exception as err:
-                        reason = _ray_task_lost(ray, err)
-                        if reason is None:
-                            raise
-                        result = TaskLost(reason)
-                    yield key, result
+                    key, _ = pending.pop(ref)
+                    yield key, self._outcome(ray, ref, key, label)
+                for ref, (key, deadline) in list(pending.items()):
+                    if deadline is not None and time.monotonic() >= deadline:
+                        ray.cancel(ref, force=True)  # kills its worker: the memory comes back
+                        del pending[ref]
+                        self.ran_on[key] = {"node": None, "attempts": 1}
+                        yield key, TaskLost(f"it ran past the time limit of {limit:g} s")
         finally:
             for ref in pending:
                 ray.cancel(ref, force=True)
 
+    def _wait(self, pending):
+        """Seconds until the first deadline of the tasks in flight (``None``: no limit)."""
+        deadlines = [deadline for _, deadline in pending.values() if deadline is not None]
+        return None if not deadlines else max(0.0, min(deadlines) - time.monotonic())
 
-def check_ray_resources(ray):
-    """Raise :class:`GradwiseError` unless some live node of the cluster has a whole CPU.
+    def _put(self, ray, shared):
+        """``shared`` in the object store once per ``with`` block (the trials, then the refit)."""
+        if self._shared is None or self._shared[0] is not shared:
+            self._shared = (shared, ray.put(shared))
+        return self._shared[1]
 
-    Every task asks for one CPU on one node; Ray would queue tasks that no node can take
-    and wait for them forever, without a word.
+    def _outcome(self, ray, ref, key, label):
+        """The result of the finished task ``ref``, or the TaskLost it became."""
+        try:
+            done = ray.get(ref)
+        except Exception as err:
+            reason = _ray_task_lost(ray, err)
+            if reason is None:
+                raise
+            died = "died" in reason  # Ray retried it: every attempt was made
+            self.ran_on[key] = {"node": None, "attempts": self.max_retries + 1 if died else 1}
+            return TaskLost(reason)
+        node = self._node_address(ray, done.node_id)
+        self.ran_on[key] = {"node": node, "attempts": done.attempt + 1}
+        for category, message in done.warnings:
+            warnings.warn(f"{label} {key} on {node}: {message}", category, stacklevel=3)
+        return done.result
+
+    def _node_address(self, ray, node_id):
+        if node_id not in self._nodes:
+            self._nodes = {n["NodeID"]: n["NodeManagerAddress"] for n in ray.nodes()}
+        return self._nodes.get(node_id, node_id)
+
+
+_ADDRESS_FORMS = "'auto', 'HOST:PORT' or 'ray://HOST:PORT'"
+_CLIENT = "ray://"
+
+
+def _optional_count(name, value):
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return value
+
+
+def package_folder():
+    """The folder of the gradwise package this process runs (what ``py_modules`` ships)."""
+    return Path(_version.__file__).resolve().parent
+
+
+def job_env(ship):
+    """The Ray ``runtime_env`` of a job on a cluster: one BLAS thread, and gradwise shipped
+    as ``ship`` says (``"pip"`` pins NumPy too: the same wheel brings the same BLAS)."""
+    env = {"env_vars": dict(ONE_THREAD_ENV)}
+    if ship == "py_modules":
+        env["py_modules"] = [str(package_folder())]
+        env["excludes"] = ["__pycache__", "*.pyc"]
+    elif ship == "pip":
+        import numpy
+
+        env["pip"] = [f"gradwise=={_version.__version__}", f"numpy=={numpy.__version__}"]
+    return env
+
+
+def environment_report():
+    """What a node must share with the driver for results to be identical: the versions of
+    gradwise (``None`` where it cannot be imported) and NumPy, and NumPy's BLAS.
+
+    Self-contained (it imports what it uses and reads no global) so that
+    :func:`check_cluster_environment` can send it by value: it then runs on a node whose
+    gradwise is missing or another version, and says so.
+    """
+    import importlib
+
+    import numpy
+
+    try:
+        version = importlib.import_module("gradwise._version").__version__
+    except ImportError:
+        version = None
+    try:
+        blas = numpy.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        blas = f"{blas.get('name', '?')} {blas.get('version', '?')}"
+    except Exception:  # an older NumPy without mode="dicts": the versions still say a lot
+        blas = "unknown BLAS"
+    return {"gradwise": version, "numpy": numpy.__version__, "blas": blas}
+
+
+def check_cluster_environment(ray, timeout=CHECK_TIMEOUT):
+    """Raise :class:`GradwiseError`, in one line naming the node, unless every live node with
+    a CPU imports gradwise and reports this process's :func:`environment_report`.
+
+    One tiny task per node, pinned there (it asks for no CPU), before any trial runs.
+    """
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    here = environment_report()
+    # A copy pickle cannot find by name: Ray sends its code, not "import gradwise".
+    by_value = types.FunctionType(
+        environment_report.__code__, {"__builtins__": builtins}, "environment_report"
+    )
+    probe = ray.remote(num_cpus=0, max_retries=0)(by_value)
+    refs = {
+        probe.options(
+            name="gradwise version check",
+            scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False),
+        ).remote(): node["NodeManagerAddress"]
+        for node in _live_nodes(ray)
+        if node.get("Resources", {}).get("CPU", 0) >= 1
+    }
+    # The probes are not cancelled on a refusal: they end in milliseconds, and cancelling
+    # a task as it completes can crash this process's Ray core worker.
+    for ref, node in refs.items():
+        try:
+            there = ray.get(ref, timeout=timeout)
+        except ray.exceptions.GetTimeoutError as err:
+            raise GradwiseError(
+                f"the Ray node {node} did not answer gradwise's version check within {timeout:g} s"
+            ) from err
+        except ray.exceptions.RayError as err:
+            raise GradwiseError(
+                f"gradwise's version check failed on the Ray node {node}: "
+                f"{type(_cause(err)).__name__}: {_first_line(_cause(err))}"
+            ) from err
+        if there["gradwise"] is None:
+            raise GradwiseError(
+                f"the Ray node {node} cannot import gradwise; ship it with the job "
+                f"(--ship py_modules) or install gradwise {here['gradwise']} there"
+            )
+        if there != here:
+            raise GradwiseError(
+                f"the Ray node {node} runs {_environment_text(there)}, this process runs "
+                f"{_environment_text(here)}: results would differ from a local run; "
+                "install the same versions there"
+            )
+
+
+def _environment_text(report):
+    return f"gradwise {report['gradwise']} with NumPy {report['numpy']} ({report['blas']})"
+
+
+def _live_nodes(ray):
+    return [n for n in ray.nodes() if n.get("Alive", n.get("alive", True))]
+
+
+def check_ray_resources(ray, memory=None):
+    """Raise :class:`GradwiseError` unless some live node of the cluster has a whole CPU (and
+    ``memory`` bytes, when given).
+
+    Every task asks for one CPU and its memory on one node; Ray would queue tasks that no
+    node can take and wait for them forever, without a word.
     """
     total = ray.cluster_resources().get("CPU", 0)
     hint = "start the cluster with `ray start --head --num-cpus N`, N >= 1"
     if total < 1:
         raise GradwiseError(f"the Ray cluster has {total:g} CPUs; each trial needs 1; {hint}")
-    nodes = [n for n in ray.nodes() if n.get("Alive", n.get("alive", True))]
-    if nodes and not any(n.get("Resources", {}).get("CPU", 0) >= 1 for n in nodes):
+    nodes = _live_nodes(ray)
+    with_cpu = [n for n in nodes if n.get("Resources", {}).get("CPU", 0) >= 1]
+    if nodes and not with_cpu:
         raise GradwiseError(
             f"no node of the Ray cluster has a whole CPU ({total:g} CPUs in all, spread "
             f"over {len(nodes)} nodes); each trial needs 1 CPU on one node; {hint}"
+        )
+    if memory is None or not with_cpu:
+        return
+    largest = max(n.get("Resources", {}).get("memory", 0) for n in with_cpu)
+    if largest < memory:
+        raise GradwiseError(
+            f"each trial needs {human_bytes(memory)} of memory (estimated from the data and "
+            f"the model), but the largest Ray node with a CPU has {human_bytes(largest)}; "
+            "give the nodes more (`ray start --memory BYTES`) or train on fewer rows"
         )
 
 
@@ -349,15 +586,20 @@ def _ray_task_lost(ray, err):
     if isinstance(err, died):
         return f"its Ray worker died ({type(err).__name__}: {_first_line(err)})"
     if isinstance(err, exceptions.RayTaskError):
-        cause = getattr(err, "cause", None)
-        if isinstance(cause, exceptions.RaySystemError):  # an argument could not be loaded
-            cause = getattr(cause, "client_exc", cause)
+        cause = _cause(err)
         if isinstance(cause, ImportError) or "No module named" in str(cause):
             return (
                 f"it could not be loaded on its Ray node ({_first_line(cause)}); "
                 "install gradwise (and the module of the task) there"
             )
     return None
+
+
+def _cause(err):
+    """The exception behind a RayTaskError (an argument or function that could not be
+    loaded arrives wrapped in a RaySystemError)."""
+    cause = getattr(err, "cause", None) or err
+    return getattr(cause, "client_exc", None) or cause
 
 
 def _first_line(err):
@@ -385,6 +627,10 @@ def resolve_ray_address(address, timeout=5.0):
     not speak gRPC (HTTP/2), the protocol of Ray's control service.
     """
     import_ray()
+    if address.startswith(_CLIENT):  # Ray Client: its server speaks gRPC too
+        host, port = _split_address(address)
+        probe_grpc(host, port, timeout)
+        return f"{_CLIENT}{host}:{port}"
     try:
         from ray._private.services import canonicalize_bootstrap_address_or_die
     except ImportError:  # private helper moved: probe the address as given
@@ -435,9 +681,11 @@ def probe_grpc(host, port, timeout=5.0):
 
 
 def _split_address(address):
-    host, sep, port = address.strip().rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"address must be 'auto' or 'HOST:PORT', got {address!r}")
+    text = address.strip()
+    text = text[len(_CLIENT) :] if text.startswith(_CLIENT) else text
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or "/" in host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"address must be {_ADDRESS_FORMS}, got {address!r}")
     return host.strip("[]"), int(port)
 
 
@@ -487,5 +735,39 @@ def _call_with_installed(fn, index, task):
     return fn(_shared, task)
 
 
-def _call_with_shared(fn, shared, task):
-    return fn(shared, task)
+class _Done(NamedTuple):
+    """What a Ray task sends back: ``fn``'s result, and where and how it ran."""
+
+    result: object
+    node_id: str
+    attempt: int  # 0 for the first
+    warnings: list  # [(category, message)], each once
+
+
+def _run_task(fn, shared, task):
+    """``fn(shared, task)`` on a Ray worker, with the warnings it raises caught to be sent
+    back (a worker's stderr goes to a log file on its node, not to the driver)."""
+    import ray
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        result = fn(shared, task)
+    seen = {}
+    for w in caught:
+        # Only a built-in category is sure to load on the driver; others keep their name.
+        category = w.category if w.category.__module__ == "builtins" else UserWarning
+        message = (
+            str(w.message) if category is w.category else f"{w.category.__name__}: {w.message}"
+        )
+        seen.setdefault((category, message), None)
+    return _Done(result, ray.get_runtime_context().get_node_id(), _attempt(), list(seen))
+
+
+def _attempt():
+    """How many times Ray started this task before (it retries one whose worker died)."""
+    try:
+        from ray._private.worker import global_worker
+
+        return int(global_worker.core_worker.get_current_task_attempt_number())
+    except (ImportError, AttributeError, TypeError, ValueError):  # a private API
+        return 0

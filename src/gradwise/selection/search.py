@@ -38,6 +38,7 @@ trial fits a fresh copy, ``type(estimator)(**estimator.get_params())`` with the 
 parameters set, so the estimator's own ``seed`` makes every trial reproducible.
 """
 
+import contextlib
 import hashlib
 import json
 import math
@@ -120,6 +121,39 @@ def evaluate_config(shared, params):
     }
 
 
+def refit_config(shared, params):
+    """A fresh copy of the estimator with ``params``, fitted on all the rows (a task: the
+    largest fit of a search runs where the trials ran, not on the driver)."""
+    return fresh_copy(shared["estimator"], params).fit(shared["X"], shared["y"])
+
+
+#: Bytes a NumPy float64 takes: the preprocessing's working copies are float64 at most.
+WORK_ITEMSIZE = 8
+
+#: What a fit allocates whatever its data (minibatch buffers, first-call caches): 64 MiB.
+FIT_ALLOWANCE = 64 * 2**20
+
+
+def fit_memory(estimator, X, n_rows, n_classes):
+    """Bytes a fit of ``estimator`` on ``n_rows`` rows of ``X`` is estimated to need at most:
+    what Ray is asked to reserve for a trial (and for the refit) on a node.
+
+    ``n_rows x (2 x row bytes + 2 x features x 8) + model state + 64 MiB``: the rows are
+    copied twice in their own dtype (the trial's split, then the estimator's own
+    train/validation split), and twice as floats (the preprocessing's output and one
+    temporary of it); the model's state is the estimator's ``state_nbytes(input_shape,
+    n_classes)`` where it has one (the parameters, their gradients and the optimizer's
+    buffers); :data:`FIT_ALLOWANCE` covers what a fit allocates whatever its size. The data
+    shared by every trial is not counted: Ray keeps it once per node in its object store,
+    which it sizes apart.
+    """
+    n_features = math.prod(X.shape[1:])
+    rows = n_rows * (2 * n_features * X.itemsize + 2 * n_features * WORK_ITEMSIZE)
+    state = getattr(estimator, "state_nbytes", None)
+    model = state(tuple(X.shape[1:]), n_classes) if callable(state) else 0
+    return int(rows + model + FIT_ALLOWANCE)
+
+
 def lost_trial(lost):
     """The record of a trial whose worker died before it finished (``lost``: a TaskLost)."""
     return {
@@ -162,9 +196,11 @@ class Search:
         Folder for ``trials.jsonl`` and ``sweep.json``; ``None`` keeps nothing on disk.
     executor : str or executor
         ``"local"`` (process pool, every core), ``"ray"``, ``"serial"`` or an instance from
-        :mod:`gradwise.selection.executors`.
+        :mod:`gradwise.selection.executors`. Each task asks for :func:`fit_memory` bytes,
+        and each record gets the executor's ``node`` and ``attempts`` for its trial.
     refit : bool
-        Refit the best configuration on all the data given to :meth:`fit`.
+        Refit the best configuration on all the data given to :meth:`fit`, as one more task
+        of the executor (on a Ray cluster, the largest fit runs there, not on the driver).
     on_trial : callable or None
         Called with each record as its trial completes (progress reports).
 
@@ -229,35 +265,51 @@ class Search:
         done = _finished(log.read() if log else [], configs)
         self.n_skipped_ = len(done)
         todo = [(i, params) for i, params in enumerate(configs) if i not in done]
-        if todo:
+        if todo or self.refit:
             executor.check()  # a Ray address that does not answer fails before a file is written
         if manifest is not None and not (self.out / MANIFEST_FILE).exists():
             write_json(
                 self.out / MANIFEST_FILE, manifest, indent=2, sort_keys=True, make_parents=True
             )
-        if todo:
-            shared = {"estimator": self.estimator, "X": X, "y": y, "splits": splits}
-            with executor:
-                for i, result in executor.run(evaluate_config, shared, todo):
-                    if isinstance(result, TaskLost):  # its worker died: that trial failed
-                        result = lost_trial(result)
-                    record = {"trial": i, "params": configs[i], **result}
-                    done[i] = record
-                    if log:
-                        log.append(record)
-                    if self.on_trial:
-                        self.on_trial(record)
-        self.trials_ = [done[i] for i in range(len(configs))]
-        self.ranked_ = rank(self.trials_)
-        best = self.ranked_[0]
-        if best["status"] != "ok":
-            raise GradwiseError(f"every trial failed; the first error was: {best['error']}")
-        self.best_trial_ = best
-        self.best_params_ = dict(best["params"])
-        self.best_score_ = best["val_score"]
-        if self.refit:
-            self.best_estimator_ = fresh_copy(self.estimator, self.best_params_).fit(X, y)
+        shared = {"estimator": self.estimator, "X": X, "y": y, "splits": splits}
+        with executor if todo or self.refit else contextlib.nullcontext():
+            if todo:
+                self._run_trials(executor, shared, configs, todo, done, log)
+            self.trials_ = [done[i] for i in range(len(configs))]
+            self.ranked_ = rank(self.trials_)
+            best = self.ranked_[0]
+            if best["status"] != "ok":
+                raise GradwiseError(f"every trial failed; the first error was: {best['error']}")
+            self.best_trial_ = best
+            self.best_params_ = dict(best["params"])
+            self.best_score_ = best["val_score"]
+            if self.refit:
+                self.best_estimator_ = self._refit(executor, shared, self.best_params_)
         return self
+
+    def _run_trials(self, executor, shared, configs, todo, done, log):
+        rows = max(len(train) + len(val) for train, val in shared["splits"])
+        memory = fit_memory(self.estimator, shared["X"], rows, _n_classes(shared["y"]))
+        ran_on = getattr(executor, "ran_on", {})
+        for i, result in executor.run(evaluate_config, shared, todo, label="trial", memory=memory):
+            if isinstance(result, TaskLost):  # its worker died: that trial failed
+                result = lost_trial(result)
+            record = {"trial": i, "params": configs[i], **result, **ran_on.get(i, {})}
+            done[i] = record
+            if log:
+                log.append(record)
+            if self.on_trial:
+                self.on_trial(record)
+
+    def _refit(self, executor, shared, params):
+        """The best configuration fitted on all the rows, by the executor like a trial."""
+        memory = fit_memory(self.estimator, shared["X"], len(shared["y"]), _n_classes(shared["y"]))
+        tasks = [("best", params)]
+        for _, fitted in executor.run(refit_config, shared, tasks, label="refit", memory=memory):
+            if isinstance(fitted, TaskLost):
+                raise GradwiseError(f"the refit of the best configuration was lost: {fitted}")
+            return fitted
+        raise GradwiseError("the executor returned no refit")  # a custom executor's fault
 
     def score(self, X, y):
         """The refitted best estimator's score on ``(X, y)``: call it once, on the test set."""
@@ -436,6 +488,10 @@ def _finished(records, configs):
             if record.get("params") == configs[i] and record.get("status") in ("ok", "failed"):
                 done[i] = record
     return done
+
+
+def _n_classes(y):
+    return len(np.unique(y))
 
 
 def _check_data(X, y):
