@@ -17,7 +17,11 @@ Each step maps an ``(N, ...)`` array to a new array (never modifying or aliasing
 A :class:`Pipeline` chains steps; once fitted it is the ``features`` function:
 ``features = preprocessing(center="pixel").fit(ds.X_train); X = features(ds.X_train)``.
 Statistics are computed in float64 (in chunks, with Chan's pairwise update, so memory stays
-bounded) and stored as float32.
+bounded) and stored as float32. ``Pipeline.fit`` streams too: the steps before the last one
+that learns statistics are applied a chunk at a time as the statistics need them, so fitting
+on uint8 images never makes their float copy (the same chunks, so the same numbers, as
+fitting on that copy). :mod:`gradwise.data.features` applies a fitted pipeline a minibatch
+at a time.
 
 Saving: every step and pipeline round-trips through plain data, with no pickle.
 ``get_state() -> (config, arrays)`` gives a JSON-serialisable ``config`` and a flat
@@ -248,7 +252,13 @@ class Pipeline(Transform):
         return all(step.fitted for step in self.steps)
 
     def fit(self, X):
-        self._run(X, fit=True, output=False)
+        """Fit each step on the previous steps' output, made chunk by chunk (see the module
+        docstring); the steps after the last one with statistics have nothing to learn."""
+        X = _check_input(X)
+        learning = [i for i, step in enumerate(self.steps) if step.array_names]
+        for step in self.steps[: learning[-1] + 1] if learning else ():
+            step.fit(X)
+            X = _Applied(step, X)
         return self
 
     def fit_transform(self, X):
@@ -351,7 +361,25 @@ def _build(spec):
     return _REGISTRY[kind](**spec.get("config", {}))
 
 
+class _Applied:
+    """``step(X)`` made ``CHUNK_ROWS`` rows at a time, as fitting reads it (``X[a:b]``)."""
+
+    def __init__(self, step, X):
+        self.step, self.X = step, X
+        first = self[:1]
+        self.shape = (len(X), *first.shape[1:])
+        self.ndim, self.dtype = first.ndim, first.dtype
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, key):
+        return self.step._apply(_check_input(self.X[key]), owned=False)[0]
+
+
 def _check_input(X):
+    if isinstance(X, _Applied):
+        return X
     if not isinstance(X, np.ndarray):
         X = np.asarray(X)
     if X.ndim < 2:

@@ -36,7 +36,8 @@ from .._validate import (
     optional,
     positive,
 )
-from ..data.augment import AUGMENTATIONS, augment
+from ..data.augment import AUGMENT_HELP, augment, augmentation_of, parse_augment
+from ..data.features import feature_rows
 from ..data.split import stratified_split_indices
 from ..data.transforms import preprocessing
 from ..errors import DivergenceError
@@ -88,8 +89,7 @@ CLASSIFIER_PARAMS = {
     "batch_size": Param(256, optional(at_least(1)), "rows per step (None: full batch)"),
     "schedule": Param("cosine", schedule_spec, f"learning-rate schedule: {SCHEDULE_HELP}"),
     "preprocessing": Param("mean", one_of(*PREPROCESSING), ", ".join(PREPROCESSING)),
-    "augment": Param(None, one_of(*AUGMENTATIONS),
-                     "none, or flip: add each training image's mirror image"),
+    "augment": Param(None, parse_augment, f"training images changed at random: {AUGMENT_HELP}"),
     "init": Param("gaussian", one_of(*INITS), "initial weights: " + ", ".join(INITS)),
     "sampling": Param("shuffle", one_of(*SAMPLINGS), "minibatch order: " + ", ".join(SAMPLINGS)),
     "validation_fraction": Param(0.0, fraction, "training rows held out for validation"),
@@ -160,11 +160,11 @@ class Classifier(BaseEstimator):
         self.check_size(self.input_shape_, len(self.classes_))
         self.data_fingerprint_ = fingerprint(X_fit, y_fit)
         X_fit, y_fit = augment(X_fit, y_fit, self.augment)
-        self.preprocessing_ = preprocessing(**PREPROCESSING[self.preprocessing])
-        features = self.preprocessing_.fit_transform(X_fit)
-        self.n_features_in_ = int(features.shape[1])
+        self.preprocessing_ = preprocessing(**PREPROCESSING[self.preprocessing]).fit(X_fit)
         dtype = np.dtype(self.dtype)
-        features = features.astype(dtype, copy=False)
+        # uint8 images stay uint8: each minibatch is converted as it is gathered.
+        features = feature_rows(X_fit, self.preprocessing_, dtype, augmentation_of(self.augment))
+        self.n_features_in_ = int(features.shape[1])
         val = None
         if validation is not None:
             X_val, y_val = validation
@@ -173,7 +173,9 @@ class Classifier(BaseEstimator):
                     f"validation inputs must be {len(y_val)} rows of shape {self.input_shape_}, "
                     f"got {X_val.shape}"
                 )
-            val = (self.preprocessing_.transform(X_val).astype(dtype, copy=False), y_val)
+            if X_val.dtype != X.dtype:  # uint8 is scaled by 1/255, floats are not
+                raise ValueError(f"validation inputs are {X_val.dtype}, training inputs {X.dtype}")
+            val = (feature_rows(X_val, self.preprocessing_, dtype), y_val)
         elif self.early_stopping:
             raise ValueError(
                 "early_stopping needs validation rows: set validation_fraction > 0 "
