@@ -398,10 +398,12 @@ def _moments(X, axes):
     count, mean, m2 = 0, None, None
     per_row = int(np.prod([X.shape[a] for a in axes if a != 0], dtype=np.int64))
     for start in range(0, len(X), CHUNK_ROWS):
-        chunk = np.asarray(X[start : start + CHUNK_ROWS], np.float64)
+        chunk = np.array(X[start : start + CHUNK_ROWS], np.float64)
         n = chunk.shape[0] * per_row
         chunk_mean = chunk.mean(axis=axes)
-        chunk_m2 = ((chunk - chunk_mean) ** 2).sum(axis=axes)
+        # (chunk - mean)^2 in place: the chunk's float64 copy is the only temporary.
+        np.subtract(chunk, chunk_mean, out=chunk)
+        chunk_m2 = np.square(chunk, out=chunk).sum(axis=axes)
         if mean is None:
             count, mean, m2 = n, chunk_mean, chunk_m2
             continue

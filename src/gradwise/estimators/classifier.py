@@ -274,7 +274,7 @@ class Classifier(BaseEstimator):
                 f"{type(self).__name__} was fitted on inputs of shape {self.input_shape_}, "
                 f"got {tuple(X.shape[1:])}"
             )
-        return self.preprocessing_.transform(X).astype(self._dtype(), copy=False)
+        return feature_rows(X, self.preprocessing_, self._dtype())
 
     def _dtype(self):
         return nn.flatten(self.model)[0].dtype
