@@ -35,6 +35,7 @@ import numpy as np
 from .._validate import choice, positive
 
 CHUNK_ROWS = 4096
+SUB_ROWS = 256  # rows of the input converted at a time into a statistics chunk
 _REGISTRY = {}
 
 
@@ -397,11 +398,18 @@ def _moments(X, axes):
     """
     count, mean, m2 = 0, None, None
     per_row = int(np.prod([X.shape[a] for a in axes if a != 0], dtype=np.int64))
+    buffer = None
     for start in range(0, len(X), CHUNK_ROWS):
-        chunk = np.array(X[start : start + CHUNK_ROWS], np.float64)
+        stop = min(len(X), start + CHUNK_ROWS)
+        if buffer is None:
+            buffer = np.empty((stop - start, *X.shape[1:]), np.float64)
+        chunk = buffer[: stop - start]
+        # Filled a few rows at a time and then worked on in place: this float64 chunk is
+        # the only copy (what an earlier step makes, e.g. float32 x / 255, stays small).
+        for sub in range(start, stop, SUB_ROWS):
+            chunk[sub - start : sub - start + SUB_ROWS] = X[sub : min(stop, sub + SUB_ROWS)]
         n = chunk.shape[0] * per_row
         chunk_mean = chunk.mean(axis=axes)
-        # (chunk - mean)^2 in place: the chunk's float64 copy is the only temporary.
         np.subtract(chunk, chunk_mean, out=chunk)
         chunk_m2 = np.square(chunk, out=chunk).sum(axis=axes)
         if mean is None:
