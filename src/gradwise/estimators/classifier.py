@@ -89,7 +89,7 @@ CLASSIFIER_PARAMS = {
     "batch_size": Param(256, optional(at_least(1)), "rows per step (None: full batch)"),
     "schedule": Param("cosine", schedule_spec, f"learning-rate schedule: {SCHEDULE_HELP}"),
     "preprocessing": Param("mean", one_of(*PREPROCESSING), ", ".join(PREPROCESSING)),
-    "augment": Param(None, parse_augment, f"training images changed at random: {AUGMENT_HELP}"),
+    "augment": Param(None, parse_augment, f"training-image augmentation: {AUGMENT_HELP}"),
     "init": Param("gaussian", one_of(*INITS), "initial weights: " + ", ".join(INITS)),
     "sampling": Param("shuffle", one_of(*SAMPLINGS), "minibatch order: " + ", ".join(SAMPLINGS)),
     "validation_fraction": Param(0.0, fraction, "training rows held out for validation"),
