@@ -101,6 +101,28 @@ def where_the_time_goes(source, y):
     return gather, time.perf_counter() - started
 
 
+def full_batch_passes(X, y, repeats):
+    """Median seconds of the full-batch objective (the fused pass: loss and gradient over
+    every row, as L-BFGS evaluates it) and of ``evaluate`` (an epoch's train loss and
+    accuracy) on ``X``, an array or a row source."""
+    from gradwise.calculus.objective import objective
+    from gradwise.training.loop import evaluate
+
+    model = gw.nn.Linear(3072, 10, seed=SEED)
+    loss, penalty = gw.nn.SoftmaxCrossEntropy(), gw.nn.L2(L2)
+    f = objective(model, loss, X, y, penalty)
+    x = gw.nn.flatten(model)[0]
+    times_f, times_eval = [], []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        f(x)
+        times_f.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        evaluate(model, loss, X, y, penalty)
+        times_eval.append(time.perf_counter() - started)
+    return statistics.median(times_f), statistics.median(times_eval)
+
+
 def gradwise_epoch(X, y):
     model = gw.nn.Linear(3072, 10, seed=SEED)
     optimizer = SGD(lr=LR, momentum=MOMENTUM)
@@ -204,6 +226,7 @@ def main():
         float(np.abs(layer.weight.detach().numpy().T - model.weight).max()),
         float(np.abs(layer.bias.detach().numpy() - model.bias).max()),
     )
+    full = [full_batch_passes(source, y, args.repeats) for source in (X, images)]
     same = np.array_equal(model.weight, model_u8.weight) and np.array_equal(
         model.bias, model_u8.bias
     )
@@ -236,6 +259,12 @@ def main():
     print(
         f"peak memory: training matrix {X.nbytes / 2**20:.0f} MiB + fit's allocations "
         f"{extra / 2**20:.1f} MiB = {peak / X.nbytes:.3f} x the training matrix (goal <= 1.5)"
+    )
+    (f32_f, f32_eval), (u8_f, u8_eval) = full
+    print(
+        f"full-batch objective (fused, all rows): float32 {f32_f:.3f} s, uint8 {u8_f:.3f} s, "
+        f"ratio {u8_f / f32_f:.2f}; evaluate: float32 {f32_eval:.3f} s, uint8 {u8_eval:.3f} s, "
+        f"ratio {u8_eval / f32_eval:.2f}   (goal: about 1.0, as fast as today)"
     )
     u8_bytes = images.images.nbytes
     print(

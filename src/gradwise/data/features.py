@@ -120,6 +120,10 @@ class ImageFeatures:
         return self._gathered[:rows]
 
 
+# Rows are converted in pieces of about this many bytes of float32: in the core's own cache.
+CONVERT_BYTES = 2**19
+
+
 class _Plan:
     """The fitted pipeline as the few in-place operations that make its features."""
 
@@ -165,10 +169,18 @@ class _Plan:
         return [a for a in (self._mean, self._std) if a is not None]
 
     def convert(self, images, out):
-        """The features of ``images`` (m, ...) written into ``out`` (m, width)."""
+        """The features of ``images`` (m, ...) written into ``out`` (m, width), a few rows
+        at a time: each piece's divide, subtract and divide run while it is in cache."""
         m = len(images)
         if out.shape != (m, self.width):
             raise ValueError(f"out must have shape {(m, self.width)}, got {out.shape}")
+        rows = max(1, CONVERT_BYTES // (4 * self.width))
+        for start in range(0, m, rows):
+            self._convert(images[start : start + rows], out[start : start + rows])
+        return out
+
+    def _convert(self, images, out):
+        m = len(images)
         pixels = out if self.bias is None else out[:, : self.pixels]
         single = out.dtype == np.float32
         work = pixels if single else np.empty((m, self.pixels), dtype=np.float32)

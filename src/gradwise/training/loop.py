@@ -496,7 +496,7 @@ def _non_finite(run, f, *splits):
         return True
     with np.errstate(all="ignore"):
         for X in splits or (f.X,):
-            for block in row_blocks(X, EVAL_ROWS):
+            for _, block in row_blocks(X, EVAL_ROWS):
                 if not np.isfinite(run.model.forward(block)).all():
                     return True
     return False
@@ -541,23 +541,25 @@ def _postfix(record):
 
 
 def row_blocks(X, rows=EVAL_ROWS):
-    """The rows of ``X`` (an array or a row source), ``rows`` at a time; a row source's are
-    converted into one reused buffer, valid until the next block."""
-    if not is_row_source(X):
-        for start in range(0, len(X), rows):
-            yield X[start : start + rows]
-        return
-    buffer = np.empty((min(rows, len(X)), X.shape[1]), dtype=X.dtype)
+    """``(start, block)`` over the rows of ``X`` (an array or a row source), ``rows`` at a
+    time. A row source's blocks are converted into one reused buffer (valid until the next
+    block). The blocks are the same for both, so the sums over them are too (smaller blocks
+    for a row source would stay in cache, but would change the last bits of the loss)."""
+    if is_row_source(X):
+        buffer = np.empty((min(rows, len(X)), X.shape[1]), dtype=X.dtype)
     for start in range(0, len(X), rows):
         stop = min(len(X), start + rows)
-        yield X.rows_into(start, stop, buffer[: stop - start])
+        if is_row_source(X):
+            yield start, X.rows_into(start, stop, buffer[: stop - start])
+        else:
+            yield start, X[start:stop]
 
 
 def predict_scores(model, X, rows=EVAL_ROWS):
     """``model(X)`` computed ``rows`` rows at a time, as one (N, C) array."""
     X = X if is_row_source(X) else np.asarray(X)
     out = None
-    for start, features in zip(range(0, len(X), rows), row_blocks(X, rows), strict=True):
+    for start, features in row_blocks(X, rows):
         block = model.forward(features)
         if out is None:
             out = np.empty((len(X), block.shape[1]), dtype=block.dtype)
@@ -575,9 +577,9 @@ def evaluate(model, loss, X, y, penalty=None, rows=EVAL_ROWS):
     """
     y = np.asarray(y)
     total, correct = 0.0, 0
-    for start, features in zip(range(0, len(y), rows), row_blocks(X, rows), strict=False):
+    for start, features in row_blocks(X, rows):
         scores = model.forward(features)
-        labels = y[start : start + rows]
+        labels = y[start : start + len(features)]
         value = loss.forward(scores, labels)
         total += value * len(labels) if loss.reduction == "mean" else value
         correct += int(np.count_nonzero(scores.argmax(axis=1) == labels))
