@@ -162,5 +162,5 @@ def test_the_classifier_refuses_a_bad_augmentation_before_training():
         SoftmaxClassifier(augment="mirror-copies").fit(features, ds.y_train)
     with pytest.raises(DataError, match="crop:8 pads by more than the 8x8 images allow"):
         SoftmaxClassifier(augment="crop:8").fit(ds.X_train, ds.y_train)
-    with pytest.raises(ValueError, match="full-batch method needs the same objective"):
+    with pytest.raises(ValueError, match="lbfgs is a full-batch method, which needs the same"):
         SoftmaxClassifier(augment="flip", optimizer="lbfgs", epochs=1).fit(ds.X_train, ds.y_train)

@@ -158,6 +158,7 @@ class Classifier(BaseEstimator):
                 validation = (_check_inputs(X_val), self._encode(y_val))
         self.input_shape_ = tuple(int(s) for s in X.shape[1:])
         self.check_size(self.input_shape_, len(self.classes_))
+        self.check_augment(self.input_shape_)
         self.data_fingerprint_ = fingerprint(X_fit, y_fit)
         X_fit, y_fit = augment(X_fit, y_fit, self.augment)
         self.preprocessing_ = preprocessing(**PREPROCESSING[self.preprocessing]).fit(X_fit)
@@ -222,6 +223,21 @@ class Classifier(BaseEstimator):
         self.check_params()
         # The keywords must suit the optimizer: building it once checks them.
         optim.make(self.optimizer, self.lr, self.optimizer_options)
+        if augmentation_of(self.augment) is not None and optim.spec(self.optimizer).is_full_batch:
+            raise ValueError(
+                f"augment={self.augment!r} changes the images at every minibatch, and "
+                f"{self.optimizer} is a full-batch method, which needs the same objective at "
+                "every step: train without it, or with augment='mirror-copies'"
+            )
+
+    def check_augment(self, input_shape):
+        """Refuse, before any work, an augmentation the inputs of ``input_shape`` cannot
+        take (flat features; a crop padding as large as the image)."""
+        augmentation = augmentation_of(self.augment)
+        if augmentation is not None:
+            augmentation.check_images((0, *input_shape))
+        elif self.augment == "mirror-copies" and len(input_shape) != 3:
+            raise ValueError(f"mirroring needs images (N, H, W, C), got inputs {input_shape}")
 
     def check_size(self, input_shape, n_classes):
         """Refuse, before any work, an optimizer whose memory would not hold the model this
