@@ -193,6 +193,10 @@ def test_bad_inputs_fail_before_the_first_step(sample):
     model = gw.nn.Linear(features.shape[1], 10, dtype=np.float64)
     with pytest.raises(TypeError, match="makes float32 rows, the model is float64"):
         fit(model, gw.nn.SoftmaxCrossEntropy(), (features, y), SGD(lr=0.1), batch_size=8)
+    floats = X[:20].astype(np.float32)
+    floats[7, 3, 4, 1] = np.nan
+    with pytest.raises(DataError, match=r"data: X holds NaN or Inf \(at row 7\)"):
+        SoftmaxClassifier(augment="flip", epochs=1).fit(floats, y[:20])
     flipping = ImageFeatures(X, pipeline, augmentation=augmentation_of("flip"))
     model = gw.nn.Linear(features.shape[1], 10)
     with pytest.raises(ValueError, match="full-batch method needs the same objective"):

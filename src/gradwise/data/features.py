@@ -29,8 +29,6 @@ def feature_rows(X, pipeline, dtype=np.float32, augmentation=None):
     for uint8 images (or any images a random ``augmentation`` changes), else the float
     features computed once, as an array of ``dtype``."""
     X = np.asarray(X)
-    if augmentation is not None:
-        augmentation.check_images(X.shape)
     if X.dtype == np.uint8 or augmentation is not None:
         return ImageFeatures(X, pipeline, dtype, augmentation)
     return pipeline.transform(X).astype(dtype, copy=False)
@@ -40,9 +38,10 @@ class ImageFeatures:
     """``pipeline(images)`` as an ``(N, D)`` matrix of ``dtype`` computed on demand.
 
     ``augmentation``: an :class:`gradwise.data.augment.Augmentation` that ``take_into``
-    applies (``None``: none). ``images`` must be uint8 and the pipeline fitted on images of
-    the same shape, made of the steps :func:`gradwise.data.preprocessing` builds
-    (``ToFloat32``, a centring, ``Flatten``, ``BiasTrick``).
+    applies (``None``: none). ``images`` are uint8 (or float: then only cast to float32, as
+    ``ToFloat32`` does) and the pipeline is fitted on inputs of their shape, made of the
+    steps :func:`gradwise.data.preprocessing` builds (``ToFloat32``, a centring,
+    ``Flatten``, ``BiasTrick``).
     """
 
     def __init__(self, images, pipeline, dtype=np.float32, augmentation=None):
@@ -68,7 +67,8 @@ class ImageFeatures:
     def __repr__(self):
         n, d = self.shape
         return (
-            f"ImageFeatures({n} images {'x'.join(map(str, self.images.shape[1:]))} uint8 -> "
+            f"ImageFeatures({n} images {'x'.join(map(str, self.images.shape[1:]))} "
+            f"{self.images.dtype} -> "
             f"{d} {self.dtype} features, augmentation={self.augmentation!r})"
         )
 
@@ -98,12 +98,7 @@ class ImageFeatures:
     def check_finite(self, name):
         """Refuse NaN or Inf in float inputs (uint8 images are finite) or in the fitted
         statistics (a corrupt model file)."""
-        for array in self._plan.arrays():
-            if not np.isfinite(array).all():
-                raise DataError(f"{name}: the preprocessing's statistics hold NaN or Inf")
-        if self.images.dtype == np.uint8:
-            return
-        for start in range(0, len(self.images), 4096):
+        for start in range(0, len(self.images) if self.images.dtype.kind == "f" else 0, 4096):
             block = self.images[start : start + 4096]
             if not np.isfinite(block).all():
                 row = start + int(
@@ -113,6 +108,9 @@ class ImageFeatures:
                     f"{name}: X holds NaN or Inf (at row {row}); clean or drop those rows "
                     "before training"
                 )
+        for array in self._plan.arrays():
+            if not np.isfinite(array).all():
+                raise DataError(f"{name}: the preprocessing's statistics hold NaN or Inf")
 
     def _buffer(self, rows):
         if self._gathered is None or len(self._gathered) < rows:
