@@ -236,8 +236,8 @@ class Classifier(BaseEstimator):
         augmentation = augmentation_of(self.augment)
         if augmentation is not None:
             augmentation.check_images((0, *input_shape))
-        elif self.augment == "mirror-copies" and len(input_shape) != 3:
-            raise ValueError(f"mirroring needs images (N, H, W, C), got inputs {input_shape}")
+        else:
+            augment(np.empty((0, *input_shape), np.uint8), np.empty(0), self.augment)
 
     def check_size(self, input_shape, n_classes):
         """Refuse, before any work, an optimizer whose memory would not hold the model this
