@@ -118,8 +118,9 @@ class ImageFeatures:
         return self._gathered[:rows]
 
 
-# Rows are converted in pieces of about this many bytes of float32: in the core's own cache.
-CONVERT_BYTES = 2**19
+# Rows are converted in pieces of about this many bytes of float32, which stay in the core.s
+# cache between the divide and the subtract (measured best of 32 KiB-2 MiB on CIFAR-10).
+CONVERT_BYTES = 2**18
 
 
 class _Plan:
