@@ -118,7 +118,7 @@ class ImageFeatures:
         return self._gathered[:rows]
 
 
-# Rows are converted in pieces of about this many bytes of float32, which stay in the core.s
+# Rows are converted in pieces of about this many bytes of float32, which stay in the core's
 # cache between the divide and the subtract (measured best of 32 KiB-2 MiB on CIFAR-10).
 CONVERT_BYTES = 2**18
 
