@@ -47,7 +47,8 @@ class Objective:
     def set_data(self, X, y):
         """The rows evaluated from now on; a row source (:func:`~.fused.is_row_source`)
         is streamed by the fused kernel, and made into one array for any other model."""
-        if is_row_source(X) and self._fused is None:
+        streams = self._fused is not None and self._fused.accepts(X, self.model.weight)
+        if is_row_source(X) and not streams:
             X = X[0 : len(X)]
         X, y = (X if is_row_source(X) else np.asarray(X)), np.asarray(y)
         if X.ndim != 2:
