@@ -77,6 +77,13 @@ def test_other_models_dtypes_and_samplings_train_as_with_precomputed_features(
     _same_run(*_fit_both(monkeypatch, make, X, y))
 
 
+def test_newton_gets_the_whole_matrix_once_for_its_hessian(monkeypatch, sample):
+    X, y, _, _ = sample
+    small = X[:120, :8, :8]  # 192 features: a dense Hessian of 1,930 parameters
+    make = lambda: SoftmaxClassifier(optimizer="newton", epochs=2)  # noqa: E731
+    _same_run(*_fit_both(monkeypatch, make, small, y[:120]))
+
+
 @pytest.mark.parametrize("model", ["linear", "mlp"])
 def test_a_full_batch_method_streams_the_images_block_by_block(monkeypatch, sample, model):
     """L-BFGS's objective over every row: the fused pass converts one block at a time

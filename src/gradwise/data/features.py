@@ -60,6 +60,7 @@ class ImageFeatures:
         self.shape = (len(images), self._plan.width)
         self.ndim = 2
         self._gathered = None
+        self._whole = None
 
     def __len__(self):
         return self.shape[0]
@@ -78,6 +79,13 @@ class ImageFeatures:
         start, stop, _ = key.indices(len(self))
         out = np.empty((max(0, stop - start), self.shape[1]), dtype=self.dtype)
         return self.rows_into(start, stop, out)
+
+    def __array__(self, dtype=None, copy=None):
+        """The whole matrix, for code that needs every row at once (Newton's Hessian
+        products): made on the first request and kept, as the precomputed features were."""
+        if self._whole is None:
+            self._whole = self[0 : len(self)]
+        return self._whole if dtype is None else self._whole.astype(dtype, copy=False)
 
     def rows_into(self, start, stop, out):
         """Write the features of rows ``start:stop`` (no augmentation) into ``out``."""
