@@ -1,10 +1,11 @@
 """A hyperparameter sweep on the full CIFAR-10 (the JPEG copy), through the command line.
 
 A random search over the learning rate, the L2 strength, the number of epochs and the
-training-set augmentation (none, or each image plus its mirror image) of the linear softmax
-classifier (SGD + momentum 0.9, cosine schedule, 256-row minibatches, per-pixel mean
-subtraction: the training defaults of ``gradwise train`` otherwise). Each trial trains on
-45,000 training images and is scored on a stratified validation split of the other 5,000;
+training-set augmentation (none, or a random horizontal flip of each minibatch's images) of
+the linear softmax classifier (SGD + momentum 0.9, cosine schedule, 256-row minibatches,
+per-pixel mean subtraction: the training defaults of ``gradwise train`` otherwise). Each
+trial trains on 45,000 training images and is scored on a stratified validation split of
+the other 5,000;
 the best configuration is refit on all 50,000 and scored once on the 10,000 test images.
 Budget: 24 trials, two at a time (about 6 minutes on 2 cores).
 

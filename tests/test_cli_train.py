@@ -158,13 +158,14 @@ def test_compare_trains_each_optimizer_on_the_same_budget(tmp_path):
     assert (out / "curves.png").is_file()
 
 
-def test_train_with_mirror_images_doubles_the_training_rows(tmp_path):
-    out = tmp_path / "flip"
-    result = gradwise("train", "--augment", "flip", "--epochs", "1", "--out", out)
+@pytest.mark.parametrize("how, copies", [("mirror-copies", 2), ("flip", 1)])
+def test_mirror_copies_double_the_training_rows_random_flips_do_not(tmp_path, how, copies):
+    out = tmp_path / how
+    result = gradwise("train", "--augment", how, "--epochs", "1", "--out", out)
     assert result.returncode == 0, result.stderr
     history = History.load(out / "history.json")
-    assert len(history.loss) == math.ceil(2 * 4500 / 256)  # 4,500 training images + mirrors
-    assert load_classifier(out).get_params()["augment"] == "flip"
+    assert len(history.loss) == math.ceil(copies * 4500 / 256)  # 4,500 training images
+    assert load_classifier(out).get_params()["augment"] == how
 
 
 @pytest.mark.parametrize(

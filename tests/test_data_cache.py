@@ -134,3 +134,49 @@ def test_clear_cache_removes_entries(tmp_path, home):
     load(make_zip(tmp_path / "a.zip"))
     assert clear_cache() == 1
     assert entries(home) == []
+
+
+def _entry_rows(name, start, stop):
+    rows = np.arange(start, stop)
+    if name.startswith("y"):
+        return rows % 3
+    return (rows[:, None, None, None] + np.zeros((1, 4, 5, 3), np.int64)).astype(np.uint8)
+
+
+def test_an_entry_written_by_chunks_loads_as_a_memory_mapped_dataset(tmp_path):
+    entry = tmp_path / "big-entry"
+    shapes = {
+        "X_train": ((1000, 4, 5, 3), np.uint8),
+        "y_train": ((1000,), np.int64),
+        "X_test": ((70, 4, 5, 3), np.uint8),
+        "y_test": ((70,), np.int64),
+    }
+    cache.write_entry_by_chunks(entry, shapes, _entry_rows, {"classes": ["a", "b", "c"]}, 128)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big-entry"]  # no temporary left
+    ds = load(entry)
+    assert isinstance(ds.X_train, np.memmap) and not ds.X_train.flags.writeable
+    assert ds.X_train.shape == (1000, 4, 5, 3) and ds.classes == ("a", "b", "c")
+    assert np.array_equal(ds.X_train, _entry_rows("X", 0, 1000))
+    assert np.array_equal(ds.y_test, np.arange(70) % 3)
+
+
+def test_a_folder_with_a_bad_meta_or_splits_that_disagree_is_one_clear_error(tmp_path):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "meta.json").write_text("{not json")
+    with pytest.raises(DataError, match="not a readable cache entry"):
+        load(bad)
+    mixed = tmp_path / "mixed"
+    arrays = {
+        "X_train": np.zeros((6, 4, 4, 3), np.uint8),
+        "y_train": np.arange(6) % 2,
+        "X_test": np.zeros((2, 5, 4, 3), np.uint8),
+        "y_test": np.arange(2),
+    }
+    cache.write_entry(mixed, arrays, {"classes": ["a", "b"]})
+    with pytest.raises(DataError, match=r"train inputs are \(4, 4, 3\) uint8 but test inputs"):
+        load(mixed)
+    cache.write_entry(tmp_path / "floats", {**arrays, "X_test": np.zeros((2, 4, 4, 3))},
+                      {"classes": ["a", "b"]})  # fmt: skip
+    with pytest.raises(DataError, match="float64; every input must have one size and dtype"):
+        load(tmp_path / "floats")

@@ -175,6 +175,19 @@ def load(name, **kwargs):
 TINY_BUDGET = {"gradwise.data.decode:default_memory_limit": lambda: 1000}
 LOW = {"gradwise.data._limits:MAX_MEMBER_BYTES": 16 * 2**20}
 
+def mismatched_entry(folder):
+    """A cache entry folder whose test images are 16x16, its training images 32x32."""
+    from gradwise.data.cache import write_entry
+
+    arrays = {
+        "X_train": np.zeros((4, 32, 32, 3), np.uint8),
+        "y_train": np.array([0, 1, 0, 1]),
+        "X_test": np.zeros((2, 16, 16, 3), np.uint8),
+        "y_test": np.array([0, 1]),
+    }
+    write_entry(Path(folder) / "entry", arrays, {"classes": ["cat", "dog"]})
+
+
 CASES = {
     # 1. Archive members with no size limit.
     "zip-bomb-member": (
@@ -310,6 +323,27 @@ CASES = {
     "tar-member-not-utf-8-not-an-image": (
         tar_named,
         Row(["data", "info", "{dir}/names.tar", "--no-cache"], 2, "cat/\\udcff\\x1b[31m.png"),
+    ),
+    # 6. Training inputs that cannot be trained as asked: refused before the first step.
+    "augment-on-flat-features": (
+        lambda d: None,
+        Row(["train", "--data", "spiral", "--augment", "flip", "--out", "{dir}/run"], 2,
+            "needs images (N, H, W, C)"),
+    ),
+    "augment-crop-larger-than-image": (
+        lambda d: None,
+        Row(["train", "--data", "digits", "--augment", "crop:8", "--out", "{dir}/run"], 2,
+            "crop:8 pads by more than the 8x8 images allow"),
+    ),
+    "augment-with-a-full-batch-method": (
+        lambda d: None,
+        Row(["train", "--augment", "flip", "--optimizer", "lbfgs", "--out", "{dir}/run"], 2,
+            "full-batch method"),
+    ),
+    "train-and-test-images-differ-in-size": (
+        mismatched_entry,
+        Row(["train", "--data", "{dir}/entry", "--out", "{dir}/run"], 2,
+            "every input must have one size and dtype"),
     ),
 }
 

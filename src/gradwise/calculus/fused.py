@@ -18,6 +18,12 @@ busy machine). This needs ``threadpoolctl`` to set the BLAS thread count; withou
 everything runs in the calling thread. Small inputs (a minibatch) are one block, computed
 with BLAS's own threads. Buffers are allocated once per shape and reused.
 
+``X`` may also be a row source (:func:`is_row_source`: an object with ``shape``, ``dtype``
+and ``rows_into(start, stop, out)``, such as :class:`gradwise.data.features.ImageFeatures`,
+which keeps uint8 images and converts them): each block is then converted into the lane's
+own buffer just before its two products, so the conversion, too, happens in cache and X
+streams from memory once, at its own (uint8) size.
+
 The results equal :class:`gradwise.nn.SoftmaxCrossEntropy`,
 :class:`gradwise.nn.MulticlassHinge`, :class:`gradwise.nn.OneVsAllHinge` and
 :class:`gradwise.nn.CrammerSingerHinge` applied to :class:`gradwise.nn.Linear` (same
@@ -45,6 +51,11 @@ FUSED_LOSSES = (SoftmaxCrossEntropy, MulticlassHinge, OneVsAllHinge, CrammerSing
 
 # |score| below which exp cannot overflow, nor a row of C <= 1e6 classes underflow to 0.
 EXP_SAFE = {np.float32: 60.0, np.float64: 600.0}
+
+
+def is_row_source(X):
+    """True for an (N, D) matrix made on demand (``rows_into``), not held as an array."""
+    return not isinstance(X, np.ndarray) and callable(getattr(X, "rows_into", None))
 
 
 class FusedLinearLoss:
@@ -76,6 +87,8 @@ class FusedLinearLoss:
     @staticmethod
     def accepts(X, W):
         """True when ``X`` can be streamed in row blocks with ``W``'s dtype (no copy)."""
+        if is_row_source(X):
+            return X.dtype == W.dtype and len(X.shape) == 2
         return (
             isinstance(X, np.ndarray)
             and X.ndim == 2
@@ -95,16 +108,17 @@ class FusedLinearLoss:
 
     def _evaluate(self, X, y, W, b, grad_W, grad_b):
         n, d = X.shape
+        itemsize = np.dtype(X.dtype).itemsize
         if n == 0:
             raise ValueError("X has no rows: the loss of an empty batch is undefined")
         self._check_labels(y, W.shape[1])
-        rows = max(1, min(n, self.block_bytes // max(1, d * X.itemsize)))
+        rows = max(1, min(n, self.block_bytes // max(1, d * itemsize)))
         blocks = -(-n // rows)
         limiter, threads = _blas_limiter(self.threads)
         threads = min(threads, blocks // MIN_BLOCKS_PER_THREAD) if limiter else 1
         scale = 1.0 / n if self.loss.reduction == "mean" else 1.0
         if threads <= 1:
-            total = self._lane(0).run(self.loss, X, y, W, b, grad_W, grad_b, rows, scale)
+            total = self._lane(0).run(self.loss, X, y, 0, n, W, b, grad_W, grad_b, rows, scale)
         else:
             total = self._run_threads(threads, limiter, X, y, W, b, grad_W, grad_b, rows, scale)
         value = total * scale
@@ -133,8 +147,7 @@ class FusedLinearLoss:
             try:
                 lo, hi = edges[k], edges[k + 1]
                 g_W, g_b = outputs[k]
-                Xk, yk = X[lo:hi], y[lo:hi]
-                totals[k] = lanes[k].run(self.loss, Xk, yk, W, b, g_W, g_b, rows, scale)
+                totals[k] = lanes[k].run(self.loss, X, y, lo, hi, W, b, g_W, g_b, rows, scale)
             except BaseException as error:  # re-raised in the caller below
                 errors.append(error)
 
@@ -180,6 +193,7 @@ class _Lane:
         # Buffers only grow: a short last batch of an epoch does not reallocate them.
         if self._key == (d, c, dtype) and len(self._row_offset) >= rows:
             return
+        self._features = None  # a row source's converted block, allocated on first use
         self._scores = np.empty((rows, c), dtype=dtype)
         self._row_stat = np.empty(rows, dtype=dtype)
         self._flat_index = np.empty(rows, dtype=np.intp)
@@ -191,17 +205,27 @@ class _Lane:
         self._bias_partial = np.empty(c, dtype=dtype)
         self._key = (d, c, dtype)
 
-    def run(self, loss, X, y, W, b, grad_W, grad_b, rows, scale):
-        """Unscaled loss sum over the rows of ``X``; writes ``scale`` times the gradients
-        (scaling each block's G: C numbers a row, fewer than the D x C of grad_W), unless
-        ``grad_W`` is ``None`` (the loss alone)."""
-        self._prepare(min(rows, len(X)), X.shape[1], W.shape[1], W.dtype)
+    def block(self, X, start, stop):
+        """Rows ``start:stop`` of ``X``: a view of an array, or a row source's rows
+        converted into this lane's buffer."""
+        if not is_row_source(X):
+            return X[start:stop]
+        if self._features is None:
+            self._features = np.empty((len(self._row_offset), X.shape[1]), dtype=X.dtype)
+        return X.rows_into(start, stop, self._features[: stop - start])
+
+    def run(self, loss, X, y, lo, hi, W, b, grad_W, grad_b, rows, scale):
+        """Unscaled loss sum over rows ``lo:hi`` of ``X``; writes ``scale`` times the
+        gradients (scaling each block's G: C numbers a row, fewer than the D x C of grad_W),
+        unless ``grad_W`` is ``None`` (the loss alone)."""
+        self._prepare(min(rows, hi - lo), X.shape[1], W.shape[1], W.dtype)
         wanted = grad_W is not None
         if wanted:
             grad_b.fill(0)
         total = 0.0
-        for start in range(0, len(X), rows):
-            Xb, yb = X[start : start + rows], y[start : start + rows]
+        for start in range(lo, hi, rows):
+            stop = min(hi, start + rows)
+            Xb, yb = self.block(X, start, stop), y[start:stop]
             S = self._scores[: len(Xb)]
             np.matmul(Xb, W, out=S)
             S += b
@@ -214,12 +238,12 @@ class _Lane:
             # The block is still in cache: take its share of X^T G now.
             np.matmul(self._ones_rows[: len(Xb)], S, out=self._bias_partial)  # column sums
             grad_b += self._bias_partial
-            if start == 0:
+            if start == lo:
                 np.matmul(Xb.T, S, out=grad_W)
             else:
                 np.matmul(Xb.T, S, out=self._partial)
                 grad_W += self._partial
-        if len(X) == 0 and wanted:  # a thread can get no rows when it has no block
+        if hi <= lo and wanted:  # a thread gets no rows when there are more threads than blocks
             grad_W.fill(0)
         return total
 

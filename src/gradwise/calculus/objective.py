@@ -13,7 +13,7 @@ from ..nn.flat import flatten, parameter_blocks
 from ..nn.loss import Criterion
 from ..nn.module import Module
 from ..nn.penalty import Penalty
-from .fused import FusedLinearLoss
+from .fused import FusedLinearLoss, is_row_source
 
 
 class Objective:
@@ -45,7 +45,12 @@ class Objective:
         self.set_data(X, y)
 
     def set_data(self, X, y):
-        X, y = np.asarray(X), np.asarray(y)
+        """The rows evaluated from now on; a row source (:func:`~.fused.is_row_source`)
+        is streamed by the fused kernel, and made into one array for any other model."""
+        streams = self._fused is not None and self._fused.accepts(X, self.model.weight)
+        if is_row_source(X) and not streams:
+            X = X[0 : len(X)]
+        X, y = (X if is_row_source(X) else np.asarray(X)), np.asarray(y)
         if X.ndim != 2:
             raise ValueError(f"X must be 2-D (N, D), got shape {X.shape}")
         if y.shape != (X.shape[0],):
@@ -103,7 +108,8 @@ class Objective:
         model = copy.deepcopy(self.model)
         model._flat = None
         flatten(model, np.float64)
-        X = np.ascontiguousarray(self.X, dtype=np.float64)
+        X = self.X[0 : len(self.X)] if is_row_source(self.X) else self.X
+        X = np.ascontiguousarray(X, dtype=np.float64)
         f = Objective(model, copy.deepcopy(self.loss), X, self.y, copy.deepcopy(self.penalty))
         f.x[...] = self.x if x is None else x
         return f

@@ -235,6 +235,7 @@ def run(args):
         check_out_folder(out, overwrite=args.overwrite)
     ds = load_dataset(settings["data"])
     clf.check_size(ds.X_train.shape[1:], len(ds.classes))  # a dense BFGS matrix, say
+    clf.check_augment(ds.X_train.shape[1:])  # flip on flat features, a crop past the image
     out.mkdir(parents=True, exist_ok=True)
     replacing = args.overwrite and not args.resume and _holds_run(out)
     if not replacing:

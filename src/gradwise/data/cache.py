@@ -12,7 +12,11 @@ The key is a SHA-256 over the source's fingerprint and the options that change t
 directory's is the relative path, size and modification time (ns) of every file in it.
 An entry is built in a hidden temporary folder next to the others and renamed into place only
 when complete, so an interrupted or failed build leaves nothing that looks like an entry.
-Later loads memory-map the ``.npy`` files (read-only), which takes milliseconds.
+Later loads memory-map the ``.npy`` files (read-only), which takes milliseconds, whatever
+their size: training reads the images through the map a minibatch at a time, so an entry
+larger than memory trains by streaming from the disk. :func:`write_entry_by_chunks` writes
+such an entry without holding it in memory, and ``gradwise.data.load(entry_folder)`` loads
+an entry folder directly.
 """
 
 import contextlib
@@ -126,12 +130,44 @@ def read_entry(entry: Path):
 
 def write_entry(entry: Path, arrays: dict, meta: dict) -> None:
     """Write ``arrays`` and ``meta`` as a cache entry, atomically (temp folder + rename)."""
+
+    def write(tmp):
+        for name, array in arrays.items():
+            _write_npy(tmp / f"{name}.npy", np.ascontiguousarray(array))
+        return list(arrays)
+
+    _write_atomically(Path(entry), write, meta)
+
+
+def write_entry_by_chunks(entry, shapes: dict, fill, meta: dict, chunk_rows=65536) -> None:
+    """Write a cache entry too big to hold in memory, atomically, as :func:`write_entry`.
+
+    ``shapes``: array name -> ``(shape, dtype)``; ``fill(name, start, stop)`` returns rows
+    ``start:stop`` of that array, asked for ``chunk_rows`` rows at a time, in order.
+    """
+
+    def write(tmp):
+        for name, (shape, dtype) in shapes.items():
+            path = tmp / f"{name}.npy"
+            array = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=tuple(shape))
+            for start in range(0, shape[0], chunk_rows):
+                stop = min(shape[0], start + chunk_rows)
+                array[start:stop] = fill(name, start, stop)
+            array.flush()
+            del array
+            with open(path, "rb+") as stream:
+                os.fsync(stream.fileno())
+        return list(shapes)
+
+    _write_atomically(Path(entry), write, meta)
+
+
+def _write_atomically(entry, write_arrays, meta):
     entry.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{entry.name}-", dir=entry.parent))
     try:
-        for name, array in arrays.items():
-            _write_npy(tmp / f"{name}.npy", np.ascontiguousarray(array))
-        document = {"format": FORMAT_VERSION, "arrays": list(arrays), "meta": meta}
+        names = write_arrays(tmp)
+        document = {"format": FORMAT_VERSION, "arrays": names, "meta": meta}
         with open(tmp / _META, "w") as stream:
             json.dump(document, stream, indent=1, sort_keys=True)
             stream.flush()

@@ -44,6 +44,13 @@ class Dataset:
                 raise DataError(f"{self.name}: {len(X)} {split} inputs but {len(y)} labels")
             if len(y) and (y.min() < 0 or y.max() >= len(self.classes)):
                 raise DataError(f"{self.name}: {split} labels outside 0..{len(self.classes) - 1}")
+        # One preprocessing serves both splits: their inputs must agree in shape and dtype.
+        train, test = self.X_train, self.X_test
+        if len(test) and (train.shape[1:] != test.shape[1:] or train.dtype != test.dtype):
+            raise DataError(
+                f"{self.name}: train inputs are {train.shape[1:]} {train.dtype} but test inputs "
+                f"are {test.shape[1:]} {test.dtype}; every input must have one size and dtype"
+            )
 
     @property
     def is_image(self) -> bool:

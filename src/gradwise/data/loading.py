@@ -3,7 +3,10 @@
 import os
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import DataError
+from .cache import read_entry
 from .cifar10 import ARCHIVE_NAME, OFFICIAL_MD5, is_official_archive, load_cifar10
 from .cifar10_format import MEMBER_DIR
 from .dataset import Dataset
@@ -36,7 +39,9 @@ def load(
     """Load a dataset by name (see :data:`DATASETS`) or from a path.
 
     A path is read as the official CIFAR-10 archive if it is one (or a folder holding
-    ``cifar-10-python.tar.gz``), else as an image folder (directory, tar or zip).
+    ``cifar-10-python.tar.gz``), as a cache entry if it is a folder holding ``meta.json``
+    (:mod:`gradwise.data.cache`; its arrays are memory-mapped, however large), else as an
+    image folder (directory, tar or zip).
     A name wins over a file of the same name in the working directory (write ``./digits``).
 
     ``size``: resize image folders to ``(height, width)`` (or ``s`` for s x s).
@@ -69,6 +74,9 @@ def load(
             f"{name_or_path!r} is neither a dataset name ({', '.join(DATASETS)}) "
             "nor an existing file or folder"
         )
+    if path.is_dir() and (path / "meta.json").is_file():
+        _no_size(size, "a cache entry")
+        return load_cache_entry(path)
     if _is_official(path):
         _no_size(size, "the CIFAR-10 archive")
         return load_cifar10(
@@ -76,6 +84,29 @@ def load(
         )
     return load_image_folder(
         path, size=size, test_fraction=test_fraction, seed=seed, cache=cache, workers=workers
+    )
+
+
+def load_cache_entry(entry):
+    """The :class:`Dataset` of a cache entry folder (the arrays ``X_train``, ``y_train``,
+    ``X_test``, ``y_test`` and ``classes`` in its meta), memory-mapped."""
+    entry = Path(entry)
+    found = read_entry(entry)
+    if found is None:
+        raise DataError(f"{entry}: not a readable cache entry (meta.json and .npy files)")
+    arrays, meta = found
+    missing = [n for n in ("X_train", "y_train", "X_test", "y_test") if n not in arrays]
+    if missing or not isinstance(meta, dict) or "classes" not in meta:
+        raise DataError(f"{entry}: a dataset entry needs {', '.join(missing or ['classes'])}")
+    return Dataset(
+        name=entry.name,
+        X_train=arrays["X_train"],
+        y_train=np.asarray(arrays["y_train"], np.int64),
+        X_test=arrays["X_test"],
+        y_test=np.asarray(arrays["y_test"], np.int64),
+        classes=tuple(meta["classes"]),
+        source=str(entry),
+        cache_path=entry,
     )
 
 

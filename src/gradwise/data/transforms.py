@@ -17,7 +17,11 @@ Each step maps an ``(N, ...)`` array to a new array (never modifying or aliasing
 A :class:`Pipeline` chains steps; once fitted it is the ``features`` function:
 ``features = preprocessing(center="pixel").fit(ds.X_train); X = features(ds.X_train)``.
 Statistics are computed in float64 (in chunks, with Chan's pairwise update, so memory stays
-bounded) and stored as float32.
+bounded) and stored as float32. ``Pipeline.fit`` streams too: the steps before the last one
+that learns statistics are applied a chunk at a time as the statistics need them, so fitting
+on uint8 images never makes their float copy (the same chunks, so the same numbers, as
+fitting on that copy). :mod:`gradwise.data.features` applies a fitted pipeline a minibatch
+at a time.
 
 Saving: every step and pipeline round-trips through plain data, with no pickle.
 ``get_state() -> (config, arrays)`` gives a JSON-serialisable ``config`` and a flat
@@ -31,6 +35,7 @@ import numpy as np
 from .._validate import choice, positive
 
 CHUNK_ROWS = 4096
+SUB_ROWS = 256  # rows of the input converted at a time into a statistics chunk
 _REGISTRY = {}
 
 
@@ -248,7 +253,13 @@ class Pipeline(Transform):
         return all(step.fitted for step in self.steps)
 
     def fit(self, X):
-        self._run(X, fit=True, output=False)
+        """Fit each step on the previous steps' output, made chunk by chunk (see the module
+        docstring); the steps after the last one with statistics have nothing to learn."""
+        X = _check_input(X)
+        learning = [i for i, step in enumerate(self.steps) if step.array_names]
+        for step in self.steps[: learning[-1] + 1] if learning else ():
+            step.fit(X)
+            X = _Applied(step, X)
         return self
 
     def fit_transform(self, X):
@@ -351,7 +362,25 @@ def _build(spec):
     return _REGISTRY[kind](**spec.get("config", {}))
 
 
+class _Applied:
+    """``step(X)`` made ``CHUNK_ROWS`` rows at a time, as fitting reads it (``X[a:b]``)."""
+
+    def __init__(self, step, X):
+        self.step, self.X = step, X
+        first = self[:1]
+        self.shape = (len(X), *first.shape[1:])
+        self.ndim, self.dtype = first.ndim, first.dtype
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, key):
+        return self.step._apply(_check_input(self.X[key]), owned=False)[0]
+
+
 def _check_input(X):
+    if isinstance(X, _Applied):
+        return X
     if not isinstance(X, np.ndarray):
         X = np.asarray(X)
     if X.ndim < 2:
@@ -369,11 +398,20 @@ def _moments(X, axes):
     """
     count, mean, m2 = 0, None, None
     per_row = int(np.prod([X.shape[a] for a in axes if a != 0], dtype=np.int64))
+    buffer = None
     for start in range(0, len(X), CHUNK_ROWS):
-        chunk = np.asarray(X[start : start + CHUNK_ROWS], np.float64)
+        stop = min(len(X), start + CHUNK_ROWS)
+        if buffer is None:
+            buffer = np.empty((stop - start, *X.shape[1:]), np.float64)
+        chunk = buffer[: stop - start]
+        # Filled a few rows at a time and then worked on in place: this float64 chunk is
+        # the only copy (what an earlier step makes, e.g. float32 x / 255, stays small).
+        for sub in range(start, stop, SUB_ROWS):
+            chunk[sub - start : sub - start + SUB_ROWS] = X[sub : min(stop, sub + SUB_ROWS)]
         n = chunk.shape[0] * per_row
         chunk_mean = chunk.mean(axis=axes)
-        chunk_m2 = ((chunk - chunk_mean) ** 2).sum(axis=axes)
+        np.subtract(chunk, chunk_mean, out=chunk)
+        chunk_m2 = np.square(chunk, out=chunk).sum(axis=axes)
         if mean is None:
             count, mean, m2 = n, chunk_mean, chunk_m2
             continue

@@ -36,7 +36,8 @@ from .._validate import (
     optional,
     positive,
 )
-from ..data.augment import AUGMENTATIONS, augment
+from ..data.augment import AUGMENT_HELP, augment, augmentation_of, parse_augment
+from ..data.features import feature_rows
 from ..data.split import stratified_split_indices
 from ..data.transforms import preprocessing
 from ..errors import DivergenceError
@@ -92,8 +93,7 @@ CLASSIFIER_PARAMS = {
     "batch_size": Param(256, optional(at_least(1)), "rows per step (None: full batch)"),
     "schedule": Param("cosine", schedule_spec, f"learning-rate schedule: {SCHEDULE_HELP}"),
     "preprocessing": Param("mean", one_of(*PREPROCESSING), ", ".join(PREPROCESSING)),
-    "augment": Param(None, one_of(*AUGMENTATIONS),
-                     "none, or flip: add each training image's mirror image"),
+    "augment": Param(None, parse_augment, f"training-image augmentation: {AUGMENT_HELP}"),
     "init": Param("gaussian", one_of(*INITS), "initial weights: " + ", ".join(INITS)),
     "sampling": Param("shuffle", one_of(*SAMPLINGS), "minibatch order: " + ", ".join(SAMPLINGS)),
     "full_batch_methods": Param("full", one_of(*FULL_BATCH_METHODS),
@@ -165,13 +165,14 @@ class Classifier(BaseEstimator):
                 validation = (_check_inputs(X_val), self._encode(y_val))
         self.input_shape_ = tuple(int(s) for s in X.shape[1:])
         self.check_size(self.input_shape_, len(self.classes_))
+        self.check_augment(self.input_shape_)
         self.data_fingerprint_ = fingerprint(X_fit, y_fit)
         X_fit, y_fit = augment(X_fit, y_fit, self.augment)
-        self.preprocessing_ = preprocessing(**PREPROCESSING[self.preprocessing])
-        features = self.preprocessing_.fit_transform(X_fit)
-        self.n_features_in_ = int(features.shape[1])
+        self.preprocessing_ = preprocessing(**PREPROCESSING[self.preprocessing]).fit(X_fit)
         dtype = np.dtype(self.dtype)
-        features = features.astype(dtype, copy=False)
+        # uint8 images stay uint8: each minibatch is converted as it is gathered.
+        features = feature_rows(X_fit, self.preprocessing_, dtype, augmentation_of(self.augment))
+        self.n_features_in_ = int(features.shape[1])
         val = None
         if validation is not None:
             X_val, y_val = validation
@@ -180,7 +181,9 @@ class Classifier(BaseEstimator):
                     f"validation inputs must be {len(y_val)} rows of shape {self.input_shape_}, "
                     f"got {X_val.shape}"
                 )
-            val = (self.preprocessing_.transform(X_val).astype(dtype, copy=False), y_val)
+            if X_val.dtype != X.dtype:  # uint8 is scaled by 1/255, floats are not
+                raise ValueError(f"validation inputs are {X_val.dtype}, training inputs {X.dtype}")
+            val = (feature_rows(X_val, self.preprocessing_, dtype), y_val)
         elif self.early_stopping:
             raise ValueError(
                 "early_stopping needs validation rows: set validation_fraction > 0 "
@@ -232,6 +235,23 @@ class Classifier(BaseEstimator):
         self.check_params()
         # The keywords must suit the optimizer: building it once checks them.
         optim.make(self.optimizer, self.lr, self.optimizer_options)
+        method = optim.spec(self.optimizer).is_full_batch
+        if augmentation_of(self.augment) is not None and method and self.trains_full_batch():
+            raise ValueError(
+                f"augment={self.augment!r} changes the images at every minibatch, and "
+                f"{self.optimizer} is a full-batch method, which needs the same objective at "
+                "every step: train without it, with augment='mirror-copies', or with "
+                "full_batch_methods='minibatch'"
+            )
+
+    def check_augment(self, input_shape):
+        """Refuse, before any work, an augmentation the inputs of ``input_shape`` cannot
+        take (flat features; a crop padding as large as the image)."""
+        augmentation = augmentation_of(self.augment)
+        if augmentation is not None:
+            augmentation.check_images((0, *input_shape))
+        else:
+            augment(np.empty((0, *input_shape), np.uint8), np.empty(0), self.augment)
 
     def check_size(self, input_shape, n_classes):
         """Refuse, before any work, an optimizer whose memory would not hold the model this
@@ -293,7 +313,7 @@ class Classifier(BaseEstimator):
                 f"{type(self).__name__} was fitted on inputs of shape {self.input_shape_}, "
                 f"got {tuple(X.shape[1:])}"
             )
-        return self.preprocessing_.transform(X).astype(self._dtype(), copy=False)
+        return feature_rows(X, self.preprocessing_, self._dtype())
 
     def _dtype(self):
         return nn.flatten(self.model)[0].dtype

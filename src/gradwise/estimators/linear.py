@@ -19,8 +19,9 @@ class SoftmaxClassifier(Classifier):
     ``none``) in epochs or a callable of the step. A full-batch optimizer (``lbfgs``,
     ``bfgs``, ``newton``) trains on all rows at every step, without a schedule.
     ``early_stopping`` is a patience in epochs on the validation loss. ``augment="flip"``
-    trains on every training image and its mirror image (:mod:`gradwise.data.augment`;
-    images only, validation rows untouched).
+    mirrors each training image of a minibatch with probability 1/2, ``"crop:4"`` shifts it
+    after zero padding, ``"mirror-copies"`` trains on every image and its mirror image
+    (:mod:`gradwise.data.augment`; images only, validation rows untouched).
     """
 
     def _build_loss(self):

@@ -13,10 +13,15 @@ One epoch is one pass over the training rows in an order drawn at the epoch's st
 
 Each minibatch is gathered into one preallocated buffer (``np.take(X, rows, out=...)``) and
 handed to one reused :class:`~gradwise.calculus.objective.Objective` (``set_data``), so a step
-allocates no training-matrix-sized memory. Each step calls ``optimizer.step(f, x)`` on the
-model's flat parameter vector ``x`` and records the minibatch objective and the learning
-rate. After each epoch the objective (data loss + penalty) and accuracy are measured on the
-whole training set (and on ``val``) with the epoch's final weights.
+allocates no training-matrix-sized memory. ``X`` may be a row source instead of an array
+(:class:`gradwise.data.features.ImageFeatures`: uint8 images and the fitted preprocessing):
+each minibatch is then gathered as uint8 and converted into that buffer (``take_into``),
+and whole-set passes convert block by block, so the float features are never held whole.
+Its augmentation's random choices for an epoch are drawn right after the epoch's order.
+Each step calls ``optimizer.step(f, x)`` on the model's flat parameter vector ``x`` and
+records the minibatch objective and the learning rate. After each epoch the objective (data
+loss + penalty) and accuracy are measured on the whole training set
+(and on ``val``) with the epoch's final weights.
 
 Everything random is drawn at an epoch's start, so the generator's state at that moment,
 the step reached inside the epoch, ``x`` and the optimizer's state are all a run needs to
@@ -36,6 +41,7 @@ import time
 import numpy as np
 
 from .._validate import choice
+from ..calculus.fused import is_row_source
 from ..calculus.objective import objective
 from ..errors import DataError, DivergenceError
 from ..nn.flat import flatten
@@ -115,8 +121,10 @@ def fit(
 ):
     """Train ``model`` on ``data = (X, y)`` with ``optimizer``; return a :class:`History`.
 
-    ``X`` is (N, D) features (converted once to the model's dtype if it differs), ``y`` (N,)
-    class indices. The objective is ``loss(model(X_batch), y_batch) + penalty(model)``.
+    ``X`` is (N, D) features (converted once to the model's dtype if it differs) or a row
+    source of the model's dtype (:class:`gradwise.data.features.ImageFeatures`, whose
+    augmentation, if any, needs minibatches), ``y`` (N,) class indices.
+    The objective is ``loss(model(X_batch), y_batch) + penalty(model)``.
     ``schedule`` (a callable ``t -> lr``, ``t`` = steps taken so far) replaces the optimizer's
     ``lr``. ``val = (X_val, y_val)`` adds validation loss and accuracy to each epoch record.
     ``callbacks`` see every step and epoch (:mod:`gradwise.training.callbacks`). ``resume`` (a
@@ -139,6 +147,12 @@ def fit(
     n_classes = _output_width(model)
     X, y = _check_data("data", data, x.dtype, n_classes)
     val = None if val is None else _check_data("val", val, x.dtype, n_classes)
+    if batch_size is None and getattr(X, "augmentation", None) is not None:
+        raise ValueError(
+            "random augmentation changes the images at every minibatch, and a full-batch "
+            "method needs the same objective at every step: train without it, or with "
+            "augment='mirror-copies'"
+        )
     if isinstance(optimizer, str):
         _check_optimizer(optimizer)  # a name, not an optimizer: say so before anything else
     if schedule is not None:
@@ -179,9 +193,9 @@ def fit(
         with np.errstate(over="ignore", invalid="ignore"):
             while run.epoch < epochs and not run.stop_training:
                 started = time.perf_counter()
-                order = batches.draw_order(run.rng, run)
+                order, choices = batches.draw_order(run.rng, run)
                 for s in range(run.step_in_epoch, steps_per_epoch):
-                    _take_step(run, f, batches, order, s, last_good)
+                    _take_step(run, f, batches, order, choices, s, last_good)
                     bar.update(1)
                     if run.stop_training:
                         break
@@ -201,9 +215,9 @@ def fit(
     return run.history
 
 
-def _take_step(run, f, batches, order, s, last_good):
+def _take_step(run, f, batches, order, choices, s, last_good):
     """Step ``s`` of the epoch: load its minibatch, ``optimizer.step``, record, callbacks."""
-    batches.load(f, order, s)
+    batches.load(f, order, choices, s)
     lr = _current_lr(run.optimizer)
     last_good.remember(run.x)
     calls = f.calls
@@ -262,9 +276,10 @@ def _check_data(name, data, dtype, n_classes):
         X, y = data
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a pair (X, y)") from None
-    X = np.asarray(X)
+    source = is_row_source(X)
+    X = X if source else np.asarray(X)
     y = np.asarray(y)
-    if X.ndim != 2:
+    if len(X.shape) != 2:
         raise ValueError(f"{name}: X must be 2-D (N, D) features, got shape {X.shape}")
     if y.ndim != 1 or len(y) != len(X):
         raise ValueError(
@@ -277,6 +292,11 @@ def _check_data(name, data, dtype, n_classes):
     if y.min() < 0 or (n_classes is not None and y.max() >= n_classes):
         bad = y.min() if y.min() < 0 else y.max()
         raise ValueError(f"{name}: label {bad} is out of range for {n_classes} classes")
+    if source:
+        if X.dtype != dtype:
+            raise TypeError(f"{name}: the row source makes {X.dtype} rows, the model is {dtype}")
+        X.check_finite(name)
+        return X, y.astype(np.int64, copy=False)
     # One conversion up front (none if X already has the model's dtype), never per step.
     X = np.ascontiguousarray(X, dtype=dtype)
     _check_finite(name, X)
@@ -310,6 +330,8 @@ class _Minibatches:
 
     def __init__(self, X, y, rows, sampling, full):
         self.X, self.y, self.rows, self.sampling, self.full = X, y, rows, sampling, full
+        self.source = is_row_source(X)
+        self.loaded = False
         n = len(y)
         self.steps_per_epoch = 1 if full else -(-n // rows)
         if full:
@@ -322,24 +344,32 @@ class _Minibatches:
         self.views[tail] = (self.X_buffer[:tail], self.y_buffer[:tail])
 
     def draw_order(self, rng, run):
-        """This epoch's row order; the generator's state before drawing goes to ``run``."""
+        """This epoch's row order and a row source's augmentation choices for it (``None``
+        without); the generator's state before drawing goes to ``run``."""
         run.epoch_rng_state = rng.bit_generator.state
         if self.full:
-            return None
+            return None, None
         n = len(self.y)
         if self.sampling == "shuffle":
-            return rng.permutation(n)
-        return rng.integers(0, n, size=self.steps_per_epoch * self.rows)
+            order = rng.permutation(n)
+        else:
+            order = rng.integers(0, n, size=self.steps_per_epoch * self.rows)
+        return order, self.X.draw(rng, len(order)) if self.source else None
 
-    def load(self, f, order, s):
+    def load(self, f, order, choices, s):
         """Point ``f`` at minibatch ``s`` of ``order`` (the whole set for full batch)."""
         if self.full:
-            if f.X is not self.X:
+            if not self.loaded:  # once: set_data may turn a row source into an array
                 f.set_data(self.X, self.y)
+                self.loaded = True
             return
-        index = order[s * self.rows : (s + 1) * self.rows]
+        part = slice(s * self.rows, (s + 1) * self.rows)
+        index = order[part]
         Xb, yb = self.views[len(index)]
-        np.take(self.X, index, axis=0, out=Xb)
+        if self.source:
+            self.X.take_into(index, Xb, None if choices is None else choices[part])
+        else:
+            np.take(self.X, index, axis=0, out=Xb)
         np.take(self.y, index, out=yb)
         if f.X is not Xb:
             f.set_data(Xb, yb)
@@ -465,11 +495,9 @@ def _non_finite(run, f, *splits):
     if not np.isfinite(run.x).all():
         return True
     with np.errstate(all="ignore"):
-        if not splits:
-            return not np.isfinite(run.model.forward(f.X)).all()
-        for X in splits:
-            for start in range(0, len(X), EVAL_ROWS):
-                if not np.isfinite(run.model.forward(X[start : start + EVAL_ROWS])).all():
+        for X in splits or (f.X,):
+            for _, block in row_blocks(X, EVAL_ROWS):
+                if not np.isfinite(run.model.forward(block)).all():
                     return True
     return False
 
@@ -512,12 +540,27 @@ def _postfix(record):
     return ", ".join(parts)
 
 
+def row_blocks(X, rows=EVAL_ROWS):
+    """``(start, block)`` over the rows of ``X`` (an array or a row source), ``rows`` at a
+    time. A row source's blocks are converted into one reused buffer (valid until the next
+    block). The blocks are the same for both, so the sums over them are too (smaller blocks
+    for a row source would stay in cache, but would change the last bits of the loss)."""
+    if is_row_source(X):
+        buffer = np.empty((min(rows, len(X)), X.shape[1]), dtype=X.dtype)
+    for start in range(0, len(X), rows):
+        stop = min(len(X), start + rows)
+        if is_row_source(X):
+            yield start, X.rows_into(start, stop, buffer[: stop - start])
+        else:
+            yield start, X[start:stop]
+
+
 def predict_scores(model, X, rows=EVAL_ROWS):
     """``model(X)`` computed ``rows`` rows at a time, as one (N, C) array."""
-    X = np.asarray(X)
+    X = X if is_row_source(X) else np.asarray(X)
     out = None
-    for start in range(0, len(X), rows):
-        block = model.forward(X[start : start + rows])
+    for start, features in row_blocks(X, rows):
+        block = model.forward(features)
         if out is None:
             out = np.empty((len(X), block.shape[1]), dtype=block.dtype)
         out[start : start + len(block)] = block
@@ -534,9 +577,9 @@ def evaluate(model, loss, X, y, penalty=None, rows=EVAL_ROWS):
     """
     y = np.asarray(y)
     total, correct = 0.0, 0
-    for start in range(0, len(y), rows):
-        scores = model.forward(X[start : start + rows])
-        labels = y[start : start + rows]
+    for start, features in row_blocks(X, rows):
+        scores = model.forward(features)
+        labels = y[start : start + len(features)]
         value = loss.forward(scores, labels)
         total += value * len(labels) if loss.reduction == "mean" else value
         correct += int(np.count_nonzero(scores.argmax(axis=1) == labels))
