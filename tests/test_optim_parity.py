@@ -228,6 +228,14 @@ CASES = {
             "test_bfgs.py::test_update_satisfies_the_secant_equation",
         ),
     ),
+    "random-search": NotApplicable(
+        "torch has no random search: it is pinned to the lecture source's loop in NumPy",
+        ("test_random_search.py::test_random_search_is_the_sources_loop",),
+    ),
+    "random-local-search": NotApplicable(
+        "torch has no random local search: it is pinned to the lecture source's loop in NumPy",
+        ("test_random_search.py::test_random_local_search_is_the_sources_loop",),
+    ),
     "newton": NotApplicable(
         "torch has no Newton method: it is pinned to SciPy's optimum, its Hessian to "
         "torch.autograd's, and Newton-CG to the exact solver",

@@ -18,6 +18,7 @@ from gradwise.optim.base import Optimizer
 from gradwise.optim.bfgs import BFGS
 from gradwise.optim.lbfgs import LBFGS
 from gradwise.optim.newton import Newton
+from gradwise.optim.random_search import RandomLocalSearch, RandomSearch
 from gradwise.optim.registry import get, names, register
 from gradwise.optim.rmsprop import RMSprop
 from gradwise.optim.schedule import StepDecay
@@ -43,6 +44,10 @@ FULL_BATCH = (
     "a full-batch step runs up to max_iter iterations with line searches: the one-update-"
     "per-step tests (NaN at step 3, resume after 20 steps, no temporaries, any batch size) "
     "do not describe it"
+)
+BRUTE_FORCE = (
+    "a brute-force step rejects a candidate whose loss is not finite instead of stopping, "
+    "keeps its best loss in the state, and never asks for a gradient"
 )
 
 CASES = {
@@ -166,6 +171,32 @@ CASES = {
                 "test_minimize.py::test_a_non_finite_start_is_a_clear_error",
                 "test_bfgs.py::test_state_persists_across_steps",
                 "test_minimize.py::test_bfgs_check_size_refuses_a_matrix_over_the_budget",
+            ),
+        ),
+    ),
+    "random-search": Case(
+        (RandomSearch, dict(scale=1e-2, seed=0, reevaluate=False)),
+        [
+            (dict(scale=0.0), ValueError, "scale must be > 0"),
+            (dict(seed=-1), ValueError, "seed must be an integer >= 0"),
+            (dict(reevaluate=1), TypeError, "reevaluate must be True or False"),
+        ],
+        NotApplicable(
+            BRUTE_FORCE,
+            (
+                "test_random_search.py::test_a_candidate_with_a_non_finite_loss_is_rejected",
+                "test_random_search.py::test_state_dict_resumes_exactly",
+            ),
+        ),
+    ),
+    "random-local-search": Case(
+        (RandomLocalSearch, dict(lr=1e-3, seed=0)),
+        [*NON_POSITIVE_LR, (dict(seed=1.5), ValueError, "seed must be an integer")],
+        NotApplicable(
+            BRUTE_FORCE,
+            (
+                "test_random_search.py::test_a_non_finite_start_is_a_clear_error",
+                "test_random_search.py::test_state_dict_resumes_exactly",
             ),
         ),
     ),
@@ -345,7 +376,8 @@ def test_steps_do_not_allocate_parameter_sized_arrays(name, variant):
 
 def test_registry_names():
     first_order = ["adagrad", "adam", "adamw", "momentum", "nesterov", "rmsprop", "sgd"]
-    assert names() == sorted(first_order + ["bfgs", "lbfgs", "newton"])
+    brute_force = ["random-local-search", "random-search"]
+    assert names() == sorted(first_order + ["bfgs", "lbfgs", "newton"] + brute_force)
 
 
 @pytest.mark.parametrize("name", applicable(CASES))

@@ -92,7 +92,9 @@ def test_every_registered_name_trains_from_gradwise_train_on_digits(name, tmp_pa
                  "--out", str(out)])  # fmt: skip
     assert code == 0
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["test_acc"] > 0.5 and summary["settings"]["optimizer"] == name
+    # Two tries of a brute-force search (loss only) are at chance level; the rest learn.
+    floor = 0.1 if registry.spec(name).is_loss_only else 0.5
+    assert summary["test_acc"] > floor and summary["settings"]["optimizer"] == name
     steps = summary["steps"]
     assert steps == 2 if registry.spec(name).is_full_batch else steps > 2
 

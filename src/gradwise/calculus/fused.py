@@ -81,6 +81,15 @@ class FusedLinearLoss:
         )
 
     def __call__(self, X, y, W, b, grad_W, grad_b):
+        """The loss; ``grad_W`` and ``grad_b`` are overwritten with its gradient."""
+        return self._evaluate(X, y, W, b, grad_W, grad_b)
+
+    def value(self, X, y, W, b):
+        """The loss alone: the same blocked pass without ``X^T G`` (the second half of the
+        work), for methods that compare losses and never follow a gradient."""
+        return self._evaluate(X, y, W, b, None, None)
+
+    def _evaluate(self, X, y, W, b, grad_W, grad_b):
         n, d = X.shape
         if n == 0:
             raise ValueError("X has no rows: the loss of an empty batch is undefined")
@@ -110,7 +119,10 @@ class FusedLinearLoss:
         blocks = -(-len(X) // rows)
         edges = [min(len(X), rows * (blocks * k // threads)) for k in range(threads + 1)]
         lanes = [self._lane(k) for k in range(threads)]
-        outputs = [(grad_W, grad_b)] + [lane.gradients(W) for lane in lanes[1:]]
+        wanted = grad_W is not None
+        outputs = [(grad_W, grad_b)] + [
+            lane.gradients(W) if wanted else (None, None) for lane in lanes[1:]
+        ]
         totals, errors = [0.0] * threads, []
 
         def work(k):
@@ -131,7 +143,7 @@ class FusedLinearLoss:
                 helper.join()
         if errors:
             raise errors[0]
-        for g_W, g_b in outputs[1:]:
+        for g_W, g_b in outputs[1:] if wanted else ():
             grad_W += g_W
             grad_b += g_b
         return sum(totals)
@@ -176,10 +188,13 @@ class _Lane:
 
     def run(self, loss, X, y, W, b, grad_W, grad_b, rows, scale):
         """Unscaled loss sum over the rows of ``X``; writes ``scale`` times the gradients
-        (scaling each block's G: C numbers a row, fewer than the D x C of grad_W)."""
+        (scaling each block's G: C numbers a row, fewer than the D x C of grad_W), unless
+        ``grad_W`` is ``None`` (the loss alone)."""
         self._prepare(min(rows, len(X)), X.shape[1], W.shape[1], W.dtype)
         hinge = type(loss) is MulticlassHinge
-        grad_b.fill(0)
+        wanted = grad_W is not None
+        if wanted:
+            grad_b.fill(0)
         total = 0.0
         for start in range(0, len(X), rows):
             Xb, yb = X[start : start + rows], y[start : start + rows]
@@ -191,6 +206,8 @@ class _Lane:
                 total += self._hinge(S, index, loss.margin)
             else:
                 total += self._softmax(S, index)
+            if not wanted:
+                continue
             if scale != 1.0:
                 S *= scale
             # The block is still in cache: take its share of X^T G now.
@@ -201,7 +218,7 @@ class _Lane:
             else:
                 np.matmul(Xb.T, S, out=self._partial)
                 grad_W += self._partial
-        if len(X) == 0:  # a thread can get no rows when there are more threads than blocks
+        if len(X) == 0 and wanted:  # a thread can get no rows when it has no block
             grad_W.fill(0)
         return total
 

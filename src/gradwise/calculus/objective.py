@@ -56,11 +56,7 @@ class Objective:
         self.X, self.y = X, y
 
     def __call__(self, x):
-        if x is not self.x:
-            if np.shape(x) != self.x.shape:
-                raise ValueError(f"x must have shape {self.x.shape}, got {np.shape(x)}")
-            self.x[...] = x
-        self.calls += 1
+        self._load(x)
         model = self.model
         fused = self._fused
         if fused is not None and fused.loss is self.loss and fused.accepts(self.X, model.weight):
@@ -76,6 +72,29 @@ class Objective:
             value += self.penalty.forward(self.model)
             self.penalty.backward(self.model)
         return value, self.g
+
+    def value(self, x):
+        """The objective at ``x`` without its gradient (``g`` is left as it was): the fused
+        kernel's forward half, or the modules' ``forward`` alone. What the methods that only
+        compare losses (random search) call; counted in ``calls`` like a full evaluation."""
+        self._load(x)
+        model = self.model
+        fused = self._fused
+        if fused is not None and fused.loss is self.loss and fused.accepts(self.X, model.weight):
+            value = fused.value(self.X, self.y, model.weight, model.bias)
+        else:
+            value = self.loss.forward(model.forward(self.X), self.y)
+        if self.penalty is not None:
+            value += self.penalty.forward(self.model)
+        return value
+
+    def _load(self, x):
+        """Put ``x`` into the model (nothing to do when it is the model's own vector)."""
+        if x is not self.x:
+            if np.shape(x) != self.x.shape:
+                raise ValueError(f"x must have shape {self.x.shape}, got {np.shape(x)}")
+            self.x[...] = x
+        self.calls += 1
 
     def in_float64(self, x=None):
         """A float64 copy of this objective: the model, loss, penalty and data copied and

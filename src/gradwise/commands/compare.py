@@ -3,9 +3,11 @@
 Every optimizer trains the same model on the same data (same validation split, same
 preprocessing) from the same initial weights (same seed) for the same number of epochs.
 Minibatch methods take one step per minibatch; full-batch methods (``lbfgs``) take one step
-of one iteration per epoch on the whole training set, so each epoch costs every method about
-one pass of gradient evaluations (the ``passes`` column counts them exactly: L-BFGS's line
-search and its re-evaluation at the start of each step cost extra passes).
+of one iteration per epoch on the whole training set (``lbfgs@minibatch``: one step of one
+iteration per minibatch, as calling ``torch.optim.LBFGS`` per minibatch does), so each epoch
+costs every method about one pass of gradient evaluations (the ``passes`` column counts them
+exactly: L-BFGS's line search and its re-evaluation at the start of each step cost extra
+passes).
 
 The table comes sorted by the final objective (training data loss + penalty): on CIFAR-10
 test accuracy barely separates optimizers, the objective does. ``gap`` is the final
@@ -48,7 +50,8 @@ def register(subparsers):
     p.add_argument(
         "--optimizers",
         default=None,
-        help=f"comma-separated optimizer names (default {default_optimizers()})",
+        help=f"comma-separated optimizer names (default {default_optimizers()}); "
+        "NAME@minibatch runs a full-batch method (lbfgs, ...) on minibatches",
     )
     p.add_argument(
         "--lr",
@@ -64,14 +67,27 @@ def register(subparsers):
 
 
 def parse_optimizers(text):
+    """The runs' labels: optimizer names, each optionally ``NAME@full`` or
+    ``NAME@minibatch`` (how a full-batch method trains in that run)."""
     names = [n.strip().lower() for n in text.split(",") if n.strip()]
     if not names:
         raise ValueError("--optimizers names no optimizer")
     if len(set(names)) != len(names):
         raise ValueError(f"--optimizers repeats a name: {text}")
-    for name in names:
-        spec(name)  # raises ValueError naming the known optimizers
+    for label in names:
+        run_of(label)  # raises ValueError naming the known optimizers or batch modes
     return names
+
+
+def run_of(label):
+    """``(optimizer name, full_batch_methods or None)`` of a run label (``lbfgs@minibatch``)."""
+    from ..estimators import CLASSIFIER_PARAMS  # imported when a command runs, not at --help
+
+    name, _, mode = label.partition("@")
+    spec(name)
+    if not mode:
+        return name, None
+    return name, CLASSIFIER_PARAMS["full_batch_methods"].check(f"--optimizers {name}@", mode)
 
 
 def parse_learning_rates(text, names):
@@ -138,8 +154,11 @@ def run(args):
     return 0
 
 
-def _classifier(settings, name, lr):
+def _classifier(settings, label, lr):
+    name, mode = run_of(label)
     clf = build_classifier(settings, optimizer=name, lr=lr)
+    if mode is not None:
+        clf.set_params(full_batch_methods=mode)
     if spec(name).is_full_batch and hasattr(make(name, lr), "max_iter"):
         # One iteration of a full-batch method per epoch: about the same budget of passes
         # over the data as one minibatch epoch.
@@ -179,14 +198,15 @@ def _train_one(name, clf, ds, y_names, y_test):
 
 
 def format_table(rows):
+    name = max([10] + [len(r["optimizer"]) for r in rows])  # the column fits every name
     head = (
-        f"{'optimizer':<10} {'lr':>8} {'objective':>10} {'gap':>9} {'train acc':>9} "
+        f"{'optimizer':<{name}} {'lr':>8} {'objective':>10} {'gap':>9} {'train acc':>9} "
         f"{'val acc':>8} {'test acc':>8} {'seconds':>8} {'passes':>7}"
     )
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(
-            f"{r['optimizer']:<10} {r['lr']:>8.2g} {_num(r['objective'], 10, '.4f')} "
+            f"{r['optimizer']:<{name}} {r['lr']:>8.2g} {_num(r['objective'], 10, '.4f')} "
             f"{_num(r['gap'], 9, '.4f')} {_num(r['train_acc'], 9, '.4f')} "
             f"{_num(r['val_acc'], 8, '.4f')} {_num(r['test_acc'], 8, '.4f')} "
             f"{r['seconds']:>8.2f} {r['passes']:>7.1f}"

@@ -43,6 +43,7 @@ FLAG_PARAMS = {
     "early_stopping": "early_stopping",
     "seed": "seed",
     "dtype": "dtype",
+    "full_batch_methods": "full_batch_methods",
 }
 #: Where the command departs from the classifiers' defaults, on purpose: it holds out 10% of
 #: the training rows to print validation accuracy (the library, like scikit-learn, holds out
@@ -335,7 +336,7 @@ def describe(settings, clf):
     lr_text = f"lr {lr:g}" if isinstance(lr, int | float) else "its own step sizes"
     scheduled = clf.schedule not in (None, "none") and not full_batch
     schedule = f", {clf.schedule} schedule" if scheduled else ""
-    batch = "full" if full_batch or clf.batch_size is None else clf.batch_size
+    batch = "full" if clf.trains_full_batch() else clf.batch_size
     return (
         f"{model} {settings['loss']} / {settings['optimizer']} ({lr_text}{schedule}, "
         f"batch {batch}, {settings['epochs']} epochs)"

@@ -78,6 +78,10 @@ def options_dict(name, value):
     return value
 
 
+#: How a full-batch method (L-BFGS, ...) may train: on every row at each step, or on
+#: minibatches like any other optimizer (the lecture: "does not transfer very well").
+FULL_BATCH_METHODS = ("full", "minibatch")
+
 #: The classifiers' parameters, declared once: the defaults of the constructors, of
 #: ``gradwise train`` and ``gradwise sweep``, and the checks ``fit`` runs.
 CLASSIFIER_PARAMS = {
@@ -92,6 +96,9 @@ CLASSIFIER_PARAMS = {
                      "none, or flip: add each training image's mirror image"),
     "init": Param("gaussian", one_of(*INITS), "initial weights: " + ", ".join(INITS)),
     "sampling": Param("shuffle", one_of(*SAMPLINGS), "minibatch order: " + ", ".join(SAMPLINGS)),
+    "full_batch_methods": Param("full", one_of(*FULL_BATCH_METHODS),
+                                "how full-batch methods (lbfgs, ...) train: 'full' batch, or "
+                                "'minibatch'es of batch_size as in PyTorch"),
     "validation_fraction": Param(0.0, fraction, "training rows held out for validation"),
     "early_stopping": Param(None, optional(at_least(1)), "patience in epochs without gain"),
     "optimizer_options": Param(None, options_dict, "further keywords of the optimizer"),
@@ -184,11 +191,10 @@ class Classifier(BaseEstimator):
         self.loss_ = self._build_loss()
         self.penalty_ = nn.L2(self.reg) if self.reg else None
         optimizer = optim.make(self.optimizer, self.lr, self.optimizer_options)
-        # A full-batch method trains on every row at each step, and its line search sets
-        # the step length: minibatches and a learning-rate schedule do not apply.
-        full_batch = optim.spec(self.optimizer).is_full_batch
-        batch_size = None if full_batch else self.batch_size
+        batch_size = None if self.trains_full_batch() else self.batch_size
         steps = 1 if batch_size is None else math.ceil(len(y_fit) / min(batch_size, len(y_fit)))
+        # A full-batch method's line search sets its step length, on minibatches too.
+        full_batch = optim.spec(self.optimizer).is_full_batch
         schedule = None if full_batch else self._schedule(optimizer, steps)
         callbacks = list(callbacks)
         if self.early_stopping:
@@ -215,6 +221,12 @@ class Classifier(BaseEstimator):
             self.history_ = getattr(err, "history", None)
             raise
         return self
+
+    def trains_full_batch(self):
+        """True when every step sees every training row: ``batch_size=None``, or a
+        full-batch method (L-BFGS, ...) unless ``full_batch_methods="minibatch"``."""
+        method = optim.spec(self.optimizer).is_full_batch
+        return self.batch_size is None or (method and self.full_batch_methods == "full")
 
     def _check_params(self):
         self.check_params()

@@ -15,6 +15,7 @@ from .bfgs import BFGS
 from .lbfgs import LBFGS
 from .line_search import LineSearchResult, backtracking, strong_wolfe
 from .newton import Newton
+from .random_search import RandomLocalSearch, RandomSearch
 from .registry import OptimizerSpec, get, make, names, register, showcase, spec, unregister
 from .rmsprop import RMSprop
 from .schedule import (
@@ -47,6 +48,8 @@ __all__ = [
     "Optimizer",
     "OptimizerSpec",
     "RMSprop",
+    "RandomLocalSearch",
+    "RandomSearch",
     "Schedule",
     "SequentialSchedule",
     "StepDecay",

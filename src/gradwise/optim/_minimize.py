@@ -18,8 +18,10 @@ ALIASES = {"newton-cg": ("newton", {"solver": "cg"})}
 
 def methods():
     """The names ``minimize(method=...)`` takes: every registered full-batch method (with its
-    registry defaults, e.g. L-BFGS's strong Wolfe line search), and :data:`ALIASES`."""
-    return (*(n for n in registry.names() if registry.spec(n).is_full_batch), *ALIASES)
+    registry defaults, e.g. L-BFGS's strong Wolfe line search), and :data:`ALIASES`. The
+    brute-force searches are full batch too but have no gradient to converge on."""
+    found = (registry.spec(n) for n in registry.names())
+    return (*(s.name for s in found if s.is_full_batch and not s.is_loss_only), *ALIASES)
 
 
 def _build(method, **options):

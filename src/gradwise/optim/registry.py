@@ -18,6 +18,7 @@ from .adam import Adam, AdamW
 from .bfgs import BFGS
 from .lbfgs import LBFGS
 from .newton import Newton
+from .random_search import RandomLocalSearch, RandomSearch
 from .rmsprop import RMSprop
 from .sgd import SGD
 
@@ -55,6 +56,13 @@ class OptimizerSpec:
             return self.full_batch
         cls = getattr(self.factory, "func", self.factory)  # a functools.partial's class
         return bool(getattr(cls, "full_batch", False))
+
+    @property
+    def is_loss_only(self):
+        """True for a method that never follows a gradient (the class's ``loss_only``: the
+        brute-force searches), which ``minimize``'s gradient tests do not describe."""
+        cls = getattr(self.factory, "func", self.factory)
+        return bool(getattr(cls, "loss_only", False))
 
     def build(self, **keywords):
         return self.factory(**keywords)
@@ -176,6 +184,10 @@ _BUILT_IN = [
      "BFGS with a dense inverse-Hessian (full batch; small models)", ()),
     ("newton", Newton, 1.0, "#5A3D8C", (),  # dark violet
      "Newton's method (full batch; solver='cg' for large models)", ()),
+    ("random-search", RandomSearch, None, "#B8860B", (),  # dark goldenrod
+     "keep the best of random weight vectors (loss only; full batch)", ()),
+    ("random-local-search", RandomLocalSearch, 1e-3, "#2F4F4F", (),  # dark slate grey
+     "keep a random step from the best point if the loss drops (loss only; full batch)", ()),
 ]  # fmt: skip
 #: Default options when the classifiers and the command line train (``get`` keeps PyTorch's
 #: defaults: ``torch.optim.LBFGS`` has no line search unless asked).
