@@ -11,7 +11,7 @@ import gradwise
 
 #: docs/architecture.md's layers, top-level name -> layer.
 LAYERS = {
-    "errors": 0, "_validate": 0, "_version": 0, "_memory": 0, "storage": 0,
+    "errors": 0, "_validate": 0, "_version": 0, "_memory": 0, "_html": 0, "storage": 0,
     "nn": 1, "data": 1,
     "calculus": 2,
     "optim": 3,

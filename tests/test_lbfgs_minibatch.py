@@ -67,7 +67,7 @@ def test_compare_runs_lbfgs_both_ways(tmp_path):
 @pytest.mark.parametrize(
     "optimizers, message",
     [
-        ("lbfgs@mini", "--optimizers lbfgs@ must be one of 'full', 'minibatch', got 'mini'"),
+        ("lbfgs@mini", "lbfgs@ must be one of 'full', 'minibatch', got 'mini'"),
         ("lbgfs@minibatch", "unknown optimizer 'lbgfs'"),
     ],
 )

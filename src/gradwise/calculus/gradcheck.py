@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._html import Raw, block, escape, table
 from ..nn.module import Module
 
 FINE, SUSPICIOUS, WRONG = 1e-7, 1e-4, 1e-3
@@ -117,6 +118,42 @@ class GradientCheckReport:
             lines.append("  worst coordinates, low-precision gradient vs float64 gradient:")
             lines += _table(self.lowp_worst, "low", "float64")
         return "\n".join(lines)
+
+    def _repr_html_(self):
+        """Jupyter's view: the verdict, the per-block errors and the worst coordinates, with
+        the numbers formatted as :meth:`__str__` prints them."""
+        head = self.__str__().splitlines()[0]
+        colour = {"ok": "#009E73", "suspicious": "#E69F00", "wrong": "#D55E00"}[self.verdict]
+        parts = [
+            Raw(f'<span style="color:{colour}">{escape(head)}</span><br>'),
+            self.precision,
+            table(
+                ["block", "max rel error"],
+                [[name, f"{err:.3e}"] for name, err in self.block_errors.items()],
+                right=(1,),
+            ),  # fmt: skip
+            table(
+                *_html_rows(self.worst, "analytic", "numerical"),
+                caption="worst coordinates",
+                right=(0, 2, 3, 4),
+            ),  # fmt: skip
+        ]
+        if self.kinks:
+            parts.insert(2, f"{self.kinks} coordinate(s) straddle a kink (left out of the verdict)")
+        if self.lowp_error is not None and self.lowp_error >= FINE_LOW:
+            parts.append(table(*_html_rows(self.lowp_worst, "low", "float64"),
+                               caption="worst coordinates, low-precision gradient vs float64",
+                               right=(0, 2, 3, 4)))  # fmt: skip
+        return block("gradient check", *parts)
+
+
+def _html_rows(rows, a, b):
+    """``(header, rows)`` of :func:`_table`'s columns, numbers formatted as it does."""
+    cells = [
+        [c.index, c.block, f"{c.analytic:.6e}", f"{c.numerical:.6e}", f"{c.rel_error:.3e}"]
+        for c in rows
+    ]
+    return ["index", "block", a, b, "rel err"], cells
 
 
 def _table(rows, a, b):

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._html import block, image, table
 from ..errors import DataError
 
 
@@ -64,6 +65,26 @@ class Dataset:
             raise ValueError(f"split must be 'train' or 'test', got {split!r}")
         labels = self.y_train if split == "train" else self.y_test
         return np.bincount(labels, minlength=self.num_classes)
+
+    def _repr_html_(self):
+        """Jupyter's view: examples per class and split, and a strip of thumbnails of each
+        class's first training images (a few KiB each: thumbnails, never the data)."""
+        from .thumbnails import PER_CLASS, class_strips
+
+        train, test = self.class_counts("train"), self.class_counts("test")
+        header = ["class", "train", "test"]
+        strips = [None] * self.num_classes
+        if self.is_image and self.X_train.dtype == np.uint8:
+            header.append(f"first {PER_CLASS} training images")
+            strips = class_strips(self.X_train, self.y_train, self.num_classes)
+        rows = []
+        for k, name in enumerate(self.classes):
+            row = [name, int(train[k]), int(test[k])]
+            if len(header) == 4:
+                row.append(image(*strips[k], alt=name) if strips[k] else "")
+            rows.append(row)
+        rows.append(["total", len(self.y_train), len(self.y_test)] + [""] * (len(header) - 3))
+        return block(repr(self), table(header, rows, right=(1, 2)))
 
     def __repr__(self):
         shape = "x".join(str(s) for s in self.input_shape)

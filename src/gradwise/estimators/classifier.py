@@ -310,6 +310,13 @@ class Classifier(BaseEstimator):
         scores = self.decision_function(X)
         return self.classes_[np.argmax(scores, axis=1)]
 
+    def explain(self, x, label=None, *, margin=1.0):
+        """The lecture's worked example for one input ``x`` (an image or a feature row): a
+        :class:`gradwise.nn.Explanation` of its scores for class ``label`` (default: the
+        predicted one). ``gradwise explain`` prints the same object."""
+        scores = self.decision_function(np.asarray(x)[None])[0]
+        return nn.explain_scores(scores, self.classes_, label, margin=margin)
+
     def score(self, X, y):
         """Accuracy: the fraction of rows whose predicted class is ``y``."""
         return float(np.mean(self.predict(X) == np.asarray(y)))

@@ -6,6 +6,7 @@ Each describes itself as JSON and is rebuilt from that (``describe``, ``rebuild`
 
 from .activation import ReLU, Sigmoid, Tanh
 from .description import Describable
+from .explanation import Explanation, ScoreTable, explain_scores, score_table
 from .flat import flatten, parameter_blocks
 from .functional import check_labels, softmax
 from .linear import Linear
@@ -18,11 +19,15 @@ __all__ = [
     "LOSSES",
     "PENALTIES",
     "check_labels",
+    "explain_scores",
+    "score_table",
     "loss_named",
     "register_loss",
     "softmax",
     "Criterion",
     "Describable",
+    "Explanation",
+    "ScoreTable",
     "ElasticNet",
     "L1",
     "L2",

@@ -10,12 +10,14 @@ colour-blind-safe palette in which each optimizer name has one colour (:func:`co
 
 from .confusion import accuracy_of, confusion_matrix, row_rates
 from .curves import curves_of, smooth, training_curves
+from .inline import Animation, race_animation
 from .race import VIEWS, animate, animate_race, frame_steps
 from .style import OKABE_ITO, color_of, colors_for, optimizer_color, save_figure
 from .templates import class_templates, linear_weight, template_images
 
 __all__ = [
     "OKABE_ITO",
+    "Animation",
     "accuracy_of",
     "VIEWS",
     "animate",
@@ -24,6 +26,7 @@ __all__ = [
     "color_of",
     "colors_for",
     "optimizer_color",
+    "race_animation",
     "confusion_matrix",
     "curves_of",
     "frame_steps",

@@ -47,6 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._html import block, table
 from .._validate import in_unit_interval
 from ..data import kfold, stratified_split_indices
 from ..errors import DivergenceError, GradwiseError
@@ -270,6 +271,13 @@ class Search:
             raise ValueError("call fit(X, y) before table()")
         return format_table(self.ranked_, top=top)
 
+    def _repr_html_(self):
+        """Jupyter's view of a fitted search: the ranked table, the numbers of :meth:`table`."""
+        if not hasattr(self, "ranked_"):
+            return None  # not fitted: Jupyter falls back to the plain repr
+        return block(f"{self.kind}: best {self.best_score_:.4f}",
+                     table(*ranked_cells(self.ranked_)))  # fmt: skip
+
     # -- internals --
 
     def _executor(self):
@@ -377,6 +385,18 @@ def format_table(ranked, top=None):
     Parameters with one value in every record are left out of the columns (they are the
     same for all trials); ``+-`` is the standard deviation over folds (``-`` for one split).
     """
+    header, lines = ranked_cells(ranked, top)
+    widths = [max([len(h)] + [len(c[i]) for c in lines]) for i, h in enumerate(header)]
+    out = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
+    out += [
+        "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+        for cells in lines
+    ]
+    return "\n".join(out)
+
+
+def ranked_cells(ranked, top=None):
+    """``(header, rows)`` of :func:`format_table`, every cell a string (the HTML view's too)."""
     rows = ranked if top is None else ranked[:top]
     names = sorted({name for r in ranked for name in r["params"]})
     if len(ranked) > 1:
@@ -396,13 +416,7 @@ def format_table(ranked, top=None):
             "ok" if ok else f"failed: {_shorten(r['error'], 60)}",
         ]
         lines.append(cells)
-    widths = [max([len(h)] + [len(c[i]) for c in lines]) for i, h in enumerate(header)]
-    out = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
-    out += [
-        "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
-        for cells in lines
-    ]
-    return "\n".join(out)
+    return header, lines
 
 
 def data_fingerprint(X, y):

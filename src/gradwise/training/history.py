@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+from .._html import block, line_chart, table
 from ..storage.atomic import write_json
 
 EPOCH_FIELDS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
@@ -80,6 +81,26 @@ class History:
         except json.JSONDecodeError as err:
             raise ValueError(f"{path}: not a history JSON file ({err})") from None
         return cls.from_dict(data)
+
+    def _repr_html_(self):
+        """Jupyter's view: the loss and accuracy curves (inline SVG) and the epoch table."""
+        epochs = self.column("epoch")
+        loss = {"train": (epochs, self.column("train_loss"))}
+        accuracy = {"train": (epochs, self.column("train_acc"))}
+        if any(v is not None for v in self.column("val_loss")):
+            loss["val"] = (epochs, self.column("val_loss"))
+            accuracy["val"] = (epochs, self.column("val_acc"))
+        steps = {"minibatch": (list(range(1, len(self.loss) + 1)), self.loss)}
+        fields = [f for f in EPOCH_FIELDS if any(r.get(f) is not None for r in self.epochs)]
+        rows = [[_fmt(r.get(f)) if f != "epoch" else r.get(f) for f in fields]
+                for r in self.epochs]  # fmt: skip
+        return block(
+            repr(self),
+            line_chart(steps, title="objective per step", xlabel="step", ylabel="loss"),
+            line_chart(loss, title="objective per epoch", xlabel="epoch", ylabel="loss"),
+            line_chart(accuracy, title="accuracy", xlabel="epoch", ylabel="accuracy"),
+            table(fields, rows, right=range(len(fields))),
+        )
 
     def __repr__(self):
         last = self.last
