@@ -6,7 +6,6 @@ from the README."""
 
 import importlib.util
 import re
-import shutil
 from pathlib import Path
 
 import nbformat
@@ -31,9 +30,9 @@ render = _render_tool()
 NOTEBOOKS = render.notebooks()
 
 
-def _run(notebook):
+def _run(notebook, folder=None):
     try:
-        return render.execute(notebook)
+        return render.execute(notebook, folder=folder)
     except CellExecutionError as err:
         # The failing cell's source and its traceback, without the terminal colours.
         pytest.fail(f"{notebook.name}: {ANSI.sub('', str(err))}", pytrace=False)
@@ -113,8 +112,7 @@ def test_the_flag_switches_to_the_full_cifar10(tmp_path):
     first.source = first.source.replace(FLAG, "FULL_CIFAR10 = True", 1)
     flipped = tmp_path / notebook.name
     nbformat.write(nb, flipped)
-    shutil.copy(render.NOTEBOOKS / "lecture.py", tmp_path)  # the helper it imports
-    executed = _run(flipped)
+    executed = _run(flipped, folder=render.NOTEBOOKS)  # where its helper module is
     printed = "".join(
         o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs
     )

@@ -55,9 +55,9 @@ def kernel_environment():
     return env
 
 
-def execute(notebook, timeout=CELL_TIMEOUT):
-    """Run every cell of ``notebook`` in a fresh kernel, in its own folder; the executed
-    notebook. A cell that raises (a failed ``assert`` included) raises
+def execute(notebook, timeout=CELL_TIMEOUT, folder=None):
+    """Run every cell of ``notebook`` in a fresh kernel, in ``folder`` (default: its own);
+    the executed notebook. A cell that raises (a failed ``assert`` included) raises
     ``nbclient.exceptions.CellExecutionError`` naming the cell and the error."""
     import nbformat
     from nbclient import NotebookClient
@@ -67,7 +67,7 @@ def execute(notebook, timeout=CELL_TIMEOUT):
         nb,
         timeout=timeout,
         kernel_name="python3",
-        resources={"metadata": {"path": str(Path(notebook).parent)}},
+        resources={"metadata": {"path": str(folder or Path(notebook).parent)}},
     )
     client.execute(env=kernel_environment())
     return nb
