@@ -11,7 +11,7 @@ the source does: raw 0..255 pixels, a bias, the SVM loss with margin 1, no regul
 the loss of the whole training set for every try. Printed: the test accuracy of each next
 to the source's, the training loss reached and the time.
 
-Also printed: the loss-only pass the searches use (``Objective.value``) against a full loss +
+Also printed: the loss-only pass the searches use (``Objective.value_only``) against a full loss +
 gradient evaluation on the same 50,000 x 3,072 float32 matrix (medians of 7), the work the
 searches save by never asking for a gradient.
 """
@@ -83,7 +83,7 @@ def _loss_only_row(f):
     x = np.random.default_rng(1).standard_normal(f.x.shape).astype(np.float32) * SEARCH_SCALE
     f.x[...] = x
     full = _median_seconds(lambda: f(f.x))
-    value = _median_seconds(lambda: f.value(f.x))
+    value = _median_seconds(lambda: f.value_only(f.x))
     rows, cols = f.X.shape
     print(f"one evaluation on {rows} x {cols} float32: loss + gradient {full * 1e3:.1f} ms, "
           f"loss only {value * 1e3:.1f} ms, ratio {full / value:.2f}")  # fmt: skip

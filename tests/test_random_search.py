@@ -1,5 +1,5 @@
 """Brute-force search (``random-search``, ``random-local-search``) and the loss-only path it
-runs on: ``Objective.value`` and the fused kernel's forward half."""
+runs on: ``Objective.value_only`` and the fused kernel's forward half."""
 
 import json
 
@@ -11,6 +11,7 @@ from gradwise.calculus.fused import FusedLinearLoss
 from gradwise.calculus.objective import objective
 from gradwise.cli import main
 from gradwise.errors import DivergenceError
+from gradwise.landscape.surfaces import Beale
 from gradwise.optim import get
 from gradwise.optim.random_search import RandomLocalSearch, RandomSearch, loss_only
 
@@ -32,7 +33,7 @@ def test_value_is_the_loss_of_a_full_evaluation_and_leaves_the_gradient_alone(dt
     f = problem(dtype, loss)
     assert f._fused is not None  # the fused kernel is what is being tested
     f.g.fill(np.nan)  # a gradient written anywhere would replace these
-    value = f.value(f.x)
+    value = f.value_only(f.x)
     assert np.isnan(f.g).all()
     full, _ = f(f.x)
     assert value == full
@@ -49,14 +50,14 @@ def test_value_through_the_modules_runs_no_backward(monkeypatch):
 
     monkeypatch.setattr(nn.Sequential, "backward", refuse)
     monkeypatch.setattr(nn.L2, "backward", refuse)
-    assert f.value(f.x) == full
+    assert f.value_only(f.x) == full
 
 
 def test_value_of_another_point_loads_it_and_counts_a_call():
     f = problem()
     other = f.x + 0.1
     calls = f.calls
-    value = f.value(other)
+    value = f.value_only(other)
     np.testing.assert_array_equal(f.x, other)
     assert f.calls == calls + 1 and value == f(other)[0]
 
@@ -67,7 +68,7 @@ def test_threaded_value_equals_the_threaded_evaluation():
     m = f.model
     grad_W, grad_b = np.empty_like(m.weight), np.empty_like(m.bias)
     full = kernel(f.X, f.y, m.weight, m.bias, grad_W, grad_b)
-    assert kernel.value(f.X, f.y, m.weight, m.bias) == pytest.approx(full, rel=1e-14)
+    assert kernel.value_only(f.X, f.y, m.weight, m.bias) == pytest.approx(full, rel=1e-14)
 
 
 def test_loss_only_falls_back_to_a_plain_callable():
@@ -87,10 +88,10 @@ def test_random_search_is_the_sources_loop():
     random numbers; the starting point is the first candidate."""
     reference, scale, seed, tries = problem(), 0.05, 7, 40
     best_W = reference.x.copy()
-    best_loss = reference.value(best_W.copy())
+    best_loss = reference.value_only(best_W.copy())
     for k in range(tries):
         W = draw(seed, k, best_W.shape) * scale
-        loss = reference.value(W)
+        loss = reference.value_only(W)
         if loss < best_loss:
             best_loss, best_W = loss, W
     f, search = problem(), RandomSearch(scale, seed=seed)
@@ -103,10 +104,10 @@ def test_random_search_is_the_sources_loop():
 def test_random_local_search_is_the_sources_loop():
     reference, step_size, seed, tries = problem(), 0.02, 3, 60
     W = reference.x.copy()
-    best_loss = reference.value(W.copy())
+    best_loss = reference.value_only(W.copy())
     for k in range(tries):
         W_try = W + draw(seed, k, W.shape) * step_size
-        loss = reference.value(W_try)
+        loss = reference.value_only(W_try)
         if loss < best_loss:
             W, best_loss = W_try, loss
     f, search = problem(), RandomLocalSearch(step_size, seed=seed)
@@ -134,9 +135,9 @@ def test_a_step_takes_one_loss_and_no_gradient(name):
         def __call__(self, x):
             raise AssertionError("a gradient was asked for")
 
-        def value(self, x):
+        def value_only(self, x):
             calls["value"] += 1
-            return f.value(x)
+            return f.value_only(x)
 
     search, x = get(name, seed=0), f.x
     for _ in range(10):
@@ -158,7 +159,7 @@ def test_a_point_changed_between_steps_is_measured_again():
     search = RandomLocalSearch(0.01)
     search.step(f, f.x)
     f.x += 1.0  # moved by someone else: the remembered loss no longer applies
-    expected = f.value(f.x.copy())
+    expected = f.value_only(f.x.copy())
     assert search.step(f, f.x) == expected
 
 
@@ -247,3 +248,14 @@ def test_train_and_compare_run_them(tmp_path, capsys):
                  "--lr", "0.01", "--epochs", "2", "--quiet",
                  "--out", str(tmp_path / "t")])  # fmt: skip
     assert code == 0
+
+
+@pytest.mark.parametrize("name", ["random-search", "random-local-search"])
+def test_they_race_on_a_surface(name):
+    # A surface's own value(x, y) is not a loss-only objective: the searches use f(x)[0].
+    from gradwise.landscape import race
+
+    path = race([name], "beale", steps=40)[name]
+    values = [Beale().value(*p) for p in path.positions]
+    np.testing.assert_allclose(values, path.values)
+    assert all(a >= b for a, b in zip(values, values[1:], strict=False)) and values[-1] < values[0]

@@ -84,7 +84,7 @@ class FusedLinearLoss:
         """The loss; ``grad_W`` and ``grad_b`` are overwritten with its gradient."""
         return self._evaluate(X, y, W, b, grad_W, grad_b)
 
-    def value(self, X, y, W, b):
+    def value_only(self, X, y, W, b):
         """The loss alone: the same blocked pass without ``X^T G`` (the second half of the
         work), for methods that compare losses and never follow a gradient."""
         return self._evaluate(X, y, W, b, None, None)

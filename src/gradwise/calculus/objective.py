@@ -73,7 +73,7 @@ class Objective:
             self.penalty.backward(self.model)
         return value, self.g
 
-    def value(self, x):
+    def value_only(self, x):
         """The objective at ``x`` without its gradient (``g`` is left as it was): the fused
         kernel's forward half, or the modules' ``forward`` alone. What the methods that only
         compare losses (random search) call; counted in ``calls`` like a full evaluation."""
@@ -81,7 +81,7 @@ class Objective:
         model = self.model
         fused = self._fused
         if fused is not None and fused.loss is self.loss and fused.accepts(self.X, model.weight):
-            value = fused.value(self.X, self.y, model.weight, model.bias)
+            value = fused.value_only(self.X, self.y, model.weight, model.bias)
         else:
             value = self.loss.forward(model.forward(self.X), self.y)
         if self.penalty is not None:

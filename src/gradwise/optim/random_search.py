@@ -9,9 +9,9 @@
 
     c = x + lr * z;  L_c = f(c);  if L_c < L_best: x, L_best = c, L_c
 
-Neither ever asks for a gradient: the loss comes from ``f.value(x)`` when ``f`` has one (an
-:class:`~gradwise.calculus.objective.Objective`, which then skips the gradient's half of the
-work), else from ``f(x)[0]``. Candidate ``k`` is drawn from ``default_rng([seed, k])``, so a
+Neither ever asks for a gradient: the loss comes from ``f.value_only(x)`` when ``f`` has it
+(an :class:`~gradwise.calculus.objective.Objective`, which then skips the gradient's half of
+the work), else from ``f(x)[0]``. Candidate ``k`` is drawn from ``default_rng([seed, k])``, so a
 run is reproducible from ``seed`` alone and resumes exactly from ``state["step"]``.
 
 Both compare a candidate's loss with the best loss of earlier steps, so every step must see
@@ -30,8 +30,8 @@ from .base import Optimizer
 
 
 def loss_only(f, x):
-    """``f``'s loss at ``x`` without its gradient where ``f`` can give one (``f.value``)."""
-    value = getattr(f, "value", None)
+    """``f``'s loss at ``x``, without its gradient where ``f`` can (``f.value_only``)."""
+    value = getattr(f, "value_only", None)
     return float(value(x)) if callable(value) else float(f(x)[0])
 
 
