@@ -94,13 +94,20 @@ def test_every_rendered_copy_has_its_notebook_and_a_readme_link():
     assert not missing, f"README.md links no rendered copy of {missing}"
 
 
-def test_a_changed_notebook_no_longer_matches_its_stamp(tmp_path):
+def test_a_changed_notebook_or_helper_no_longer_matches_its_stamp(tmp_path):
     notebook = NOTEBOOKS[0]
     html = render.to_html(nbformat.read(notebook, as_version=4), render.source_digest(notebook))
-    changed = tmp_path / notebook.name
-    changed.write_bytes(notebook.read_bytes().replace(b"lecture", b"Lecture", 1))
     assert render.stamp_of(html) == render.source_digest(notebook)
-    assert render.stamp_of(html) != render.source_digest(changed)
+    copy = tmp_path / notebook.name
+    helper = tmp_path / "lecture.py"
+    copy.write_bytes(notebook.read_bytes())
+    helper.write_bytes((render.NOTEBOOKS / "lecture.py").read_bytes())
+    assert render.source_digest(copy) == render.source_digest(notebook)
+    helper.write_bytes(helper.read_bytes() + b"\n")
+    assert render.source_digest(copy) != render.source_digest(notebook)
+    helper.write_bytes((render.NOTEBOOKS / "lecture.py").read_bytes())
+    copy.write_bytes(notebook.read_bytes().replace(b"lecture", b"Lecture", 1))
+    assert render.source_digest(copy) != render.source_digest(notebook)
 
 
 @pytest.mark.slow
@@ -117,3 +124,9 @@ def test_the_flag_switches_to_the_full_cifar10(tmp_path):
         o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs
     )
     assert "50,000 training images, 10,000 test images" in printed
+
+
+def test_render_tool_refuses_an_unknown_notebook_in_one_line(capsys):
+    assert render.main(["01_linear_clasifier"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no notebook '01_linear_clasifier'" in err

@@ -5,8 +5,9 @@
 
 The notebooks in ``notebooks/`` are kept without outputs; their outputs exist only in the
 rendered copies ``docs/notebooks/NAME.html``, each made from a fresh run of this checkout's
-code and stamped with the SHA-256 of the notebook it was made from. The tests execute every
-notebook and check every stamp, so a rendered copy whose notebook changed since is caught.
+code and stamped with the SHA-256 of the notebook (and of its helper module) it was made
+from. The tests execute every notebook and check every stamp, so a rendered copy whose
+notebook changed since is caught.
 Needs the ``notebook`` extra (``pip install -e ".[notebook]"``).
 """
 
@@ -36,8 +37,12 @@ def rendered_copy(notebook):
 
 
 def source_digest(notebook):
-    """SHA-256 of the notebook file as committed: what a rendered copy is stamped with."""
-    return hashlib.sha256(Path(notebook).read_bytes()).hexdigest()
+    """What a rendered copy is stamped with: the SHA-256 of the notebook file and of the
+    helper modules beside it that it imports (``notebooks/*.py``), as committed."""
+    digest = hashlib.sha256(Path(notebook).read_bytes())
+    for helper in sorted(Path(notebook).parent.glob("*.py")):
+        digest.update(helper.name.encode() + b"\0" + helper.read_bytes())
+    return digest.hexdigest()
 
 
 def stamp_of(html):
