@@ -57,6 +57,12 @@ def test_notebook_runs_and_its_numbers_hold(notebook):
         if o.output_type == "error"
     ]
     assert not errors
+    copy = render.rendered_copy(notebook)
+    shown = render.stamp_of(copy.read_text(encoding="utf-8"), render.OUTPUTS_PATTERN)
+    assert shown == render.outputs_digest(executed), (
+        f"{copy.relative_to(ROOT)} shows other printed outputs than a fresh run of this "
+        f"code: run python tools/render_notebooks.py {notebook.stem}"
+    )
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
@@ -133,3 +139,17 @@ def test_render_tool_refuses_an_unknown_notebook_in_one_line(capsys):
     assert render.main(["01_linear_clasifier"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no notebook '01_linear_clasifier'" in err
+
+
+def test_the_outputs_stamp_sees_a_moved_number_but_not_a_timing():
+    def printed(text):
+        nb = nbformat.v4.new_notebook()
+        cell = nbformat.v4.new_code_cell("print()")
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+        nb.cells = [cell]
+        return render.outputs_digest(nb)
+
+    base = printed("loss 2.0404, step 47 ms, <Animation at 0x7f3a2c>\n")
+    assert base == printed("loss 2.04040001, step 52 ms, <Animation at 0x55d0e1>\n")
+    assert base != printed("loss 2.0414, step 47 ms, <Animation at 0x7f3a2c>\n")
+    assert base != printed("loss 2.0404, step 47 ms, <Animation at 0x7f3a2c>\nextra\n")

@@ -25,6 +25,11 @@ RENDERED = ROOT / "docs" / "notebooks"
 CELL_TIMEOUT = 600
 STAMP = '<meta name="gradwise-notebook-sha256" content="{digest}">'
 STAMP_PATTERN = re.compile(r'<meta name="gradwise-notebook-sha256" content="([0-9a-f]{64})">')
+OUTPUTS_STAMP = '<meta name="gradwise-outputs-sha256" content="{digest}">'
+OUTPUTS_PATTERN = re.compile(r'<meta name="gradwise-outputs-sha256" content="([0-9a-f]{64})">')
+NUMBER = re.compile(r"-?\d+\.\d+(?:[eE][-+]?\d+)?")
+ADDRESS = re.compile(r"0x[0-9a-fA-F]+")
+DURATION = re.compile(r"[\d.,]+ ?(?:ms|s|seconds?|minutes?|min|hours?|h)\b")
 
 
 def notebooks():
@@ -45,10 +50,25 @@ def source_digest(notebook):
     return digest.hexdigest()
 
 
-def stamp_of(html):
+def stamp_of(html, pattern=STAMP_PATTERN):
     """The digest a rendered copy was stamped with, or None if it carries no stamp."""
-    match = STAMP_PATTERN.search(html)
+    match = pattern.search(html)
     return match.group(1) if match else None
+
+
+def outputs_digest(executed):
+    """SHA-256 of what an executed notebook printed (its streams and plain-text results):
+    the tests compare a fresh run's with the rendered copy's, so a library change that moves
+    a printed number makes the copy stale, not silently wrong. Numbers count to 4
+    significant digits (another BLAS may round the last bits differently); durations
+    measured by the run and object addresses not at all."""
+    digest = hashlib.sha256()
+    for cell in executed.cells:
+        for output in cell.get("outputs", ()):
+            text = output.get("text") or output.get("data", {}).get("text/plain", "")
+            text = DURATION.sub("(time)", ADDRESS.sub("0x", "".join(text)))
+            digest.update(NUMBER.sub(lambda m: f"{float(m.group()):.4g}", text).encode())
+    return digest.hexdigest()
 
 
 def kernel_environment():
@@ -83,7 +103,9 @@ def to_html(executed, digest):
     from nbconvert import HTMLExporter
 
     html, _ = HTMLExporter(template_name="lab").from_notebook_node(executed)
-    return html.replace("<head>", "<head>\n" + STAMP.format(digest=digest), 1)
+    printed = outputs_digest(executed)
+    stamps = STAMP.format(digest=digest) + "\n" + OUTPUTS_STAMP.format(digest=printed)
+    return html.replace("<head>", "<head>\n" + stamps, 1)
 
 
 def render(notebook):
