@@ -254,3 +254,12 @@ def test_cli_bad_loss_is_one_line(tmp_path, capsys):
     assert code == 2 and err.count("\n") == 0
     assert "'one-vs-all', 'crammer-singer', got 'hinge'" in err
     assert not (tmp_path / "r").exists()
+
+
+def test_the_hinges_share_their_base_which_no_model_file_can_name():
+    assert set(gw.nn.HINGE_LOSSES) == {"svm", "one-vs-all", "crammer-singer"}
+    assert "Hinge" not in gw.nn.Criterion.registry
+    for name in gw.nn.HINGE_LOSSES:
+        loss = gw.nn.loss_named(name, margin=0.5)
+        assert repr(loss) == f"{type(loss).__name__}(margin=0.5, reduction='mean')"
+        assert not loss.smooth

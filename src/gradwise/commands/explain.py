@@ -7,7 +7,8 @@ command reads the model and the image and prints it.
 from pathlib import Path
 
 from ..data import printable
-from ..nn.explanation import check_margin, explain_scores
+from ..nn.explanation import explain_scores
+from ..nn.loss import check_margin
 from .predict import read_image
 
 
@@ -26,7 +27,7 @@ def register(subparsers):
 
 
 def run(args):
-    check_margin("--margin", args.margin)
+    check_margin(args.margin, "--margin")
     from ..estimators import load as load_classifier
 
     clf = load_classifier(args.model)

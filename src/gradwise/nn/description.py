@@ -53,10 +53,12 @@ def reserve_parameters(count, what):
 class Describable:
     """Base of :class:`Module`, :class:`Criterion` and :class:`Penalty`."""
 
-    def __init_subclass__(cls, kind=None, **kwargs):
+    def __init_subclass__(cls, kind=None, abstract=False, **kwargs):
         super().__init_subclass__(**kwargs)
         if kind is not None:
             cls.kind, cls.registry = kind, {}
+            return
+        if abstract:  # a base of other classes (the hinges'), never named by a file
             return
         known = cls.registry.get(cls.__name__)
         # A class defined again (a notebook cell run twice) replaces itself; two different

@@ -20,16 +20,10 @@ import numpy as np
 
 from .._html import block, table, text
 from .functional import softmax
+from .loss import check_margin
 
 # exp(709) is the largest float64 exponential; shift scores beyond a comfortable margin.
 EXP_LIMIT = 700.0
-
-
-def check_margin(name, margin):
-    """The SVM margin must be a finite number >= 0 (NaN would print every loss as 0)."""
-    if not 0 <= margin < math.inf:
-        raise ValueError(f"{name} must be a finite number >= 0, got {margin}")
-    return margin
 
 
 class Explanation:
@@ -43,7 +37,7 @@ class Explanation:
     """
 
     def __init__(self, scores, classes, label, *, margin=1.0, label_given=True):
-        check_margin("margin", margin)
+        check_margin(margin)
         self.classes = [str(c) for c in classes]
         self.scores = np.asarray(scores, dtype=np.float64).reshape(-1)
         if len(self.scores) != len(self.classes):
@@ -150,7 +144,7 @@ class ScoreTable:
             f"image {i + 1}" for i in range(n)]  # fmt: skip
         if len(self.names) != n:
             raise ValueError(f"{len(self.names)} names for {n} images")
-        self.margin = check_margin("margin", margin)
+        self.margin = check_margin(margin)
         self.labels = None if labels is None else [str(v) for v in labels]
         self.svm_losses = self.softmax_losses = None
         if self.labels is not None:

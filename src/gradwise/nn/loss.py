@@ -72,9 +72,9 @@ class SoftmaxCrossEntropy(Criterion):
         return f"SoftmaxCrossEntropy(reduction={self.reduction!r})"
 
 
-def check_margin(margin):
+def check_margin(margin, name="margin"):
     """The hinge losses' margin: a finite number >= 0, as a float."""
-    return float(non_negative("margin", margin))
+    return float(non_negative(name, margin))
 
 
 def _gradient_dtype(values):
@@ -82,7 +82,21 @@ def _gradient_dtype(values):
     return values.dtype if values.dtype.kind == "f" else np.float64
 
 
-class MulticlassHinge(Criterion):
+class Hinge(Criterion, abstract=True):
+    """Base of the hinge (SVM) losses: a ``margin`` each score must clear, and kinks where
+    a hinge reaches 0."""
+
+    smooth = False
+
+    def __init__(self, margin=1.0, reduction="mean"):
+        super().__init__(reduction)
+        self.margin = check_margin(margin)
+
+    def __repr__(self):
+        return f"{type(self).__name__}(margin={self.margin}, reduction={self.reduction!r})"
+
+
+class MulticlassHinge(Hinge):
     """The multiclass SVM loss (Weston-Watkins):
     ``L_i = sum_{j != y_i} max(0, s_j - s_{y_i} + margin)``.
 
@@ -90,12 +104,6 @@ class MulticlassHinge(Criterion):
     number of classes C, so ``MulticlassHinge()(s, y) == C * multi_margin_loss(s, y)``.
     Subgradient: at a margin of exactly 0 the hinge contributes 0 (as PyTorch).
     """
-
-    smooth = False  # a hinge has a kink where it reaches 0
-
-    def __init__(self, margin=1.0, reduction="mean"):
-        super().__init__(reduction)
-        self.margin = check_margin(margin)
 
     def forward(self, scores, labels):
         scores, labels = check_scores_and_labels(scores, labels)
@@ -113,11 +121,8 @@ class MulticlassHinge(Criterion):
         grad *= self._scale(len(self._labels))
         return grad
 
-    def __repr__(self):
-        return f"MulticlassHinge(margin={self.margin}, reduction={self.reduction!r})"
 
-
-class OneVsAllHinge(Criterion):
+class OneVsAllHinge(Hinge):
     """One binary SVM per class (one-vs-all, also called one-vs-rest):
     ``L_i = sum_j max(0, margin - t_ij s_j)`` with ``t_ij = +1`` if ``j == y_i`` else ``-1``.
 
@@ -128,12 +133,6 @@ class OneVsAllHinge(Criterion):
     ``LinearSVC(multi_class="ovr", loss="hinge")``. Subgradient:
     ``dL_i/ds_j = -t_ij`` where the hinge is positive, 0 where it is 0 or below (as PyTorch).
     """
-
-    smooth = False  # a hinge has a kink where it reaches 0
-
-    def __init__(self, margin=1.0, reduction="mean"):
-        super().__init__(reduction)
-        self.margin = check_margin(margin)
 
     def forward(self, scores, labels):
         scores, labels = check_scores_and_labels(scores, labels)
@@ -152,11 +151,8 @@ class OneVsAllHinge(Criterion):
         grad *= self._scale(len(self._labels))
         return grad
 
-    def __repr__(self):
-        return f"OneVsAllHinge(margin={self.margin}, reduction={self.reduction!r})"
 
-
-class CrammerSingerHinge(Criterion):
+class CrammerSingerHinge(Hinge):
     """The structured (Crammer-Singer) multiclass SVM loss: only the highest-scoring wrong
     class counts, ``L_i = max(0, margin + max_{j != y_i} s_j - s_{y_i})``.
 
@@ -166,12 +162,6 @@ class CrammerSingerHinge(Criterion):
     ``-1`` for ``y_i``; 0 where ``L_i`` is 0 (as PyTorch). With one class there is no wrong
     class and ``L_i = 0``.
     """
-
-    smooth = False  # a hinge has a kink where it reaches 0
-
-    def __init__(self, margin=1.0, reduction="mean"):
-        super().__init__(reduction)
-        self.margin = check_margin(margin)
 
     def forward(self, scores, labels):
         scores, labels = check_scores_and_labels(scores, labels)
@@ -191,9 +181,6 @@ class CrammerSingerHinge(Criterion):
         grad[self._rows, self._labels] -= active
         return grad
 
-    def __repr__(self):
-        return f"CrammerSingerHinge(margin={self.margin}, reduction={self.reduction!r})"
-
 
 #: Losses by the names the classifiers and the command line use (``--loss softmax``). A new
 #: loss is registered with one line here, or with :func:`register_loss` from elsewhere.
@@ -206,7 +193,7 @@ LOSSES = {
 
 #: The names in :data:`LOSSES` of the hinge (SVM) losses, which take a ``margin``: what a
 #: linear SVM (``SVMClassifier(loss=...)``, ``--model svm``) trains on.
-HINGE_LOSSES = ("svm", "one-vs-all", "crammer-singer")
+HINGE_LOSSES = tuple(name for name, loss in LOSSES.items() if issubclass(loss, Hinge))
 
 
 def register_loss(name, factory):
