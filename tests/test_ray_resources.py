@@ -19,6 +19,7 @@ from gradwise.selection.search import (
     stratified_subset,
     validation_splits,
 )
+from gradwise.training.loop import EVAL_ROWS
 
 
 @pytest.fixture(scope="module")
@@ -54,10 +55,13 @@ def test_a_trial_allocates_no_more_than_the_memory_it_asks_for(images, estimator
 def test_the_memory_formula_counts_rows_features_dtype_and_model_state():
     X = np.zeros((1, 32, 32, 3), np.uint8)
     linear = SoftmaxClassifier()
-    rows = 50_000 * (2 * 3072 * 1 + 2 * 3072 * 8)
+    streamed = 50_000 * 2 * 3072 * 1 + EVAL_ROWS * 3072 * 4  # uint8 copies, one float32 block
     state = 5 * (3072 + 1) * 10 * 4  # parameters, gradients, 3 buffers, float32
     assert linear.state_nbytes((32, 32, 3), 10) == state
-    assert fit_memory(linear, X, 50_000, 10) == rows + state + FIT_ALLOWANCE
+    assert fit_memory(linear, X, 50_000, 10) == streamed + state + FIT_ALLOWANCE
+    whole = 50_000 * (2 * 3072 * 1 + 2 * 3072 * 8)  # full batch: the features made once
+    lbfgs = SoftmaxClassifier(optimizer="lbfgs")
+    assert fit_memory(lbfgs, X, 50_000, 10) == whole + state + FIT_ALLOWANCE
     assert fit_memory(object(), X.astype(np.float64), 10, 10) == 10 * 3072 * 32 + FIT_ALLOWANCE
 
 

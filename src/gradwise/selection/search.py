@@ -53,6 +53,7 @@ from .._validate import in_unit_interval
 from ..data import kfold, stratified_split_indices
 from ..errors import DivergenceError, GradwiseError
 from ..storage.atomic import write_json
+from ..training.loop import EVAL_ROWS
 from .executors import TaskLost, get_executor
 from .space import grid_configs, make_space, native_value, random_configs, space_text
 from .trial_log import TRIALS_FILE, TrialLog
@@ -138,17 +139,26 @@ def fit_memory(estimator, X, n_rows, n_classes):
     """Bytes a fit of ``estimator`` on ``n_rows`` rows of ``X`` is estimated to need at most:
     what Ray is asked to reserve for a trial (and for the refit) on a node.
 
-    ``n_rows x (2 x row bytes + 2 x features x 8) + model state + 64 MiB``: the rows are
-    copied twice in their own dtype (the trial's split, then the estimator's own
-    train/validation split), and twice as floats (the preprocessing's output and one
-    temporary of it); the model's state is the estimator's ``state_nbytes(input_shape,
-    n_classes)`` where it has one (the parameters, their gradients and the optimizer's
-    buffers); :data:`FIT_ALLOWANCE` covers what a fit allocates whatever its size. The data
-    shared by every trial is not counted: Ray keeps it once per node in its object store,
-    which it sizes apart.
+    ``n_rows x 2 x row bytes + float bytes + model state + 64 MiB``: the rows
+    are copied twice in their own dtype (the trial's split, then the estimator's own
+    train/validation split). Float rows: uint8 images a classifier trains on by minibatches
+    stay uint8 and are converted a block at a time, so at most one evaluation block
+    (``training.loop.EVAL_ROWS`` rows, in the classifier's dtype) is float at once; other
+    inputs (and full-batch training) are made into floats whole, twice, float64 at most
+    (the preprocessing's output and one temporary of it). The model's state is the
+    estimator's ``state_nbytes(input_shape, n_classes)`` where it has one (the parameters,
+    their gradients and the optimizer's buffers); :data:`FIT_ALLOWANCE` covers what a fit
+    allocates whatever its size. The data shared by every trial is not counted: Ray keeps
+    it once per node in its object store, which it sizes apart.
     """
     n_features = math.prod(X.shape[1:])
-    rows = n_rows * (2 * n_features * X.itemsize + 2 * n_features * WORK_ITEMSIZE)
+    full_batch = getattr(estimator, "trains_full_batch", None)
+    streamed = X.dtype == np.uint8 and callable(full_batch) and not full_batch()
+    if streamed:  # one block of the classifier's own float dtype
+        floats = min(n_rows, EVAL_ROWS) * n_features * np.dtype(estimator.dtype).itemsize
+    else:
+        floats = 2 * n_rows * n_features * WORK_ITEMSIZE
+    rows = n_rows * 2 * n_features * X.itemsize + floats
     state = getattr(estimator, "state_nbytes", None)
     model = state(tuple(X.shape[1:]), n_classes) if callable(state) else 0
     return int(rows + model + FIT_ALLOWANCE)
