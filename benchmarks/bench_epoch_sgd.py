@@ -41,16 +41,9 @@ import time
 import tracemalloc
 from pathlib import Path
 
+from _timing import threads_from_argv  # noqa: E402
 
-def _threads_from_argv():
-    # BLAS reads its thread count when NumPy is first imported, so this runs before that.
-    if "--threads" in sys.argv:
-        count = sys.argv[sys.argv.index("--threads") + 1]
-        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[name] = count
-
-
-_threads_from_argv()
+threads_from_argv()
 
 import numpy as np  # noqa: E402
 

@@ -12,21 +12,10 @@ implementation's value is compared with the fused one before timing. Prints the 
 """
 
 import argparse
-import os
-import statistics
-import sys
-import time
 
+from _timing import median_seconds, threads_from_argv  # noqa: E402
 
-def _threads_from_argv():
-    # BLAS reads its thread count when NumPy is first imported, so this runs before that.
-    if "--threads" in sys.argv:
-        count = sys.argv[sys.argv.index("--threads") + 1]
-        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[name] = count
-
-
-_threads_from_argv()
+threads_from_argv()
 
 import numpy as np  # noqa: E402
 
@@ -48,15 +37,6 @@ def torch_loss(torch, name, S, y):
     rival = (S - correct + 1).masked_fill(onehot.bool(), -torch.inf).max(dim=1).values
     return torch.relu(rival).mean()
 
-
-def median_seconds(run, repeats):
-    run()  # warm-up: buffers allocated, caches filled
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main():

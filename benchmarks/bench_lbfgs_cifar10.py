@@ -31,6 +31,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+from _timing import median_seconds
 
 import gradwise as gw
 from gradwise.optim import minimize
@@ -235,16 +236,6 @@ def objective64(X, y, lam, W, b, rows=4096):
 
 def accuracy(X, y, W, b):
     return float(np.mean(np.argmax(X @ W.astype(np.float32) + b.astype(np.float32), 1) == y))
-
-
-def median_seconds(fn, repeat=7):
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def kernel_timings(X, y, lam):

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _timing import median_seconds
 
 import gradwise as gw
 from gradwise.calculus.objective import objective
@@ -82,21 +83,11 @@ def _objective(X, y, seed):
 def _loss_only_row(f):
     x = np.random.default_rng(1).standard_normal(f.x.shape).astype(np.float32) * SEARCH_SCALE
     f.x[...] = x
-    full = _median_seconds(lambda: f(f.x))
-    value = _median_seconds(lambda: f.value_only(f.x))
+    full = median_seconds(lambda: f(f.x))
+    value = median_seconds(lambda: f.value_only(f.x))
     rows, cols = f.X.shape
     print(f"one evaluation on {rows} x {cols} float32: loss + gradient {full * 1e3:.1f} ms, "
           f"loss only {value * 1e3:.1f} ms, ratio {full / value:.2f}")  # fmt: skip
-
-
-def _median_seconds(work, repeats=7):
-    work()  # buffers allocated, caches warm
-    times = []
-    for _ in range(repeats):
-        began = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - began)
-    return float(np.median(times))
 
 
 if __name__ == "__main__":

@@ -47,3 +47,11 @@ def sklearn_digits(sklearn):
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture
+def by_value(ray, request):
+    """Ray's workers cannot import a test module: send its functions by value."""
+    ray.cloudpickle.register_pickle_by_value(request.module)
+    yield
+    ray.cloudpickle.unregister_pickle_by_value(request.module)

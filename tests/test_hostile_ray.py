@@ -74,15 +74,6 @@ class CrashingKNN:
         return 1.0 / self.k
 
 
-@pytest.fixture
-def by_value(ray):
-    """Ray workers cannot import this test module: send its functions by value."""
-    module = sys.modules[__name__]
-    ray.cloudpickle.register_pickle_by_value(module)
-    yield
-    ray.cloudpickle.unregister_pickle_by_value(module)
-
-
 # -- a cluster started with `ray start`, stopped by its processes' ids --------------------------
 
 

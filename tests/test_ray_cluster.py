@@ -56,15 +56,6 @@ def driver_env(cluster, monkeypatch):
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
 
 
-@pytest.fixture
-def by_value(ray):
-    """The cluster's workers cannot import this test module: send its functions by value."""
-    module = sys.modules[__name__]
-    ray.cloudpickle.register_pickle_by_value(module)
-    yield
-    ray.cloudpickle.unregister_pickle_by_value(module)
-
-
 def records(out):
     lines = (out / "trials.jsonl").read_text().splitlines()
     return sorted((json.loads(line) for line in lines), key=lambda r: r["trial"])

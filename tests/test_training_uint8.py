@@ -17,6 +17,7 @@ from gradwise.optim.lbfgs import LBFGS
 from gradwise.optim.sgd import SGD
 from gradwise.training import fit
 from gradwise.training.callbacks import Callback, Checkpoint
+from test_checkpoint_resume import CrashAt, Interrupted
 
 
 def precomputed(X, pipeline, dtype=np.float32, augmentation=None):
@@ -118,19 +119,6 @@ def test_image_features_are_the_pipelines_features_row_for_row(sample):
     again = preprocessing(center="channel", standardize=True).fit(X.astype(np.float32) / 255)
     assert np.array_equal(pipeline.steps[1].mean, again.steps[1].mean)
     assert np.array_equal(pipeline.steps[1].std, again.steps[1].std)
-
-
-class Interrupted(Exception):
-    pass
-
-
-class CrashAt(Callback):
-    def __init__(self, step):
-        self.step = step
-
-    def on_step_end(self, run):
-        if run.step == self.step:
-            raise Interrupted
 
 
 def _augmented_run(X, y, path, *, crash_at=None, resume=False):
