@@ -2,9 +2,9 @@
 float32 features vs PyTorch vs a bare BLAS pass.
 
 The problem: a linear softmax classifier (W: 3072 x 10, b: 10) on the 50,000 CIFAR-10
-training images (float32, per-pixel mean subtracted), mean cross-entropy + 2.5e-4 * ||W||^2,
-SGD with lr 0.01 and momentum 0.9 (PyTorch's form), minibatches of 256 rows in the order
-``np.random.default_rng(0).permutation(50000)``.
+training images (float32, per-pixel mean subtracted unless ``--center channel``), mean
+cross-entropy + 2.5e-4 * ||W||^2, SGD with lr 0.01 and momentum 0.9 (PyTorch's form),
+minibatches of 256 rows in the order ``np.random.default_rng(0).permutation(50000)``.
 
 - gradwise: ``gradwise.fit(..., epochs=1, batch_size=256, evaluate_train=False)`` on the
   float32 features computed up front (the precomputed path);
@@ -25,6 +25,9 @@ and gradient, the rest), and the peak memory of the gradwise epoch (the training
 plus everything ``fit`` allocates, from ``tracemalloc``) over the training matrix (goal <= 1.5).
 
     python benchmarks/bench_epoch_sgd.py [--data ../shared/data/cifar10-jpeg.tar.gz] [--threads N]
+        [--center pixel|channel]
+
+``--center channel`` subtracts the per-channel mean instead (``--preprocess channel-mean``).
 
 ``--threads N`` runs NumPy's BLAS and PyTorch on N threads (default: their own defaults). On a
 machine whose cores other processes also use, minibatch-sized products suffer from BLAS
@@ -56,7 +59,7 @@ DEFAULT_DATA = ROOT / ".." / "shared" / "data" / "cifar10-jpeg.tar.gz"
 LR, MOMENTUM, L2, BATCH, SEED = 0.01, 0.9, 2.5e-4, 256, 0
 
 
-def training_data(path):
+def training_data(path, center="pixel"):
     """``(images, features, y, what)``: uint8 images, their float32 features, labels."""
     from gradwise.data import load, preprocessing
     from gradwise.data.features import ImageFeatures
@@ -68,7 +71,7 @@ def training_data(path):
         rng = np.random.default_rng(0)
         images = rng.integers(0, 256, (50000, 32, 32, 3), dtype=np.uint8)
         y, what = rng.integers(0, 10, 50000), "random images (CIFAR-10 copy not found)"
-    pipeline = preprocessing(center="pixel").fit(images)
+    pipeline = preprocessing(center=center).fit(images)
     X = np.ascontiguousarray(pipeline(images), dtype=np.float32)
     return ImageFeatures(images, pipeline), X, y, what
 
@@ -186,6 +189,7 @@ def main():
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, help="BLAS and PyTorch threads")
+    parser.add_argument("--center", choices=("pixel", "channel"), default="pixel")
     args = parser.parse_args()
 
     import torch
@@ -193,7 +197,7 @@ def main():
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    images, X, y, what = training_data(args.data)
+    images, X, y, what = training_data(args.data, args.center)
     print(
         f"data: {what}, X {X.shape} float32 = {X.nbytes / 2**20:.0f} MiB, images "
         f"{images.images.shape} uint8 = {images.images.nbytes / 2**20:.0f} MiB"

@@ -8,6 +8,9 @@ penalised), started from zero. Contenders, each run to (near) convergence:
 
 - gradwise: ``minimize(f, x, method="lbfgs")`` (strong Wolfe, history 100) on the fused
   float32 objective (one pass over X per evaluation);
+- gradwise-uint8: the same on the uint8 images, each block of a pass converted inside it
+  (:class:`gradwise.data.features.ImageFeatures`, the path ``gradwise train`` takes; its
+  mean is gradwise's own ``preprocessing(center="pixel")`` fit, not this script's);
 - PyTorch: ``torch.optim.LBFGS`` (same settings) on ``nn.Linear`` + ``cross_entropy``,
   float32;
 - scikit-learn: ``LogisticRegression(solver="lbfgs", C=1 / (2 lam N))``, whose objective
@@ -113,6 +116,7 @@ class Log:
 
 
 def run_gradwise(X, y, lam, max_iter):
+    """``X``: float32 features, or a row source (uint8 images converted block by block)."""
     log = Log()
     model = gw.nn.Linear(X.shape[1], 10, init="zeros", dtype=np.float32)
     f = gw.objective(model, gw.nn.SoftmaxCrossEntropy(), X, y, penalty=gw.nn.L2(lam))
@@ -284,7 +288,10 @@ def main():
     parser.add_argument("--lam", type=float, default=1e-3)
     parser.add_argument("--max-iter", type=int, default=300)
     parser.add_argument(
-        "--only", nargs="*", default=["gradwise", "torch", "sklearn", "scipy"], help="contenders"
+        "--only",
+        nargs="*",
+        default=["gradwise", "gradwise-uint8", "torch", "sklearn", "scipy"],
+        help="contenders",
     )
     args = parser.parse_args()
 
@@ -305,8 +312,16 @@ def main():
         f"bare {k['bare256'] * 1e6:.0f} us (ratio {k['gradwise256'] / k['bare256']:.2f})"
     )
 
+    def run_gradwise_uint8(X, y, lam, max_iter):
+        from gradwise.data import preprocessing
+        from gradwise.data.features import ImageFeatures
+
+        pipeline = preprocessing(center="pixel").fit(X_train_u8)
+        return run_gradwise(ImageFeatures(X_train_u8, pipeline), y, lam, max_iter)
+
     runners = {
         "gradwise": run_gradwise,
+        "gradwise-uint8": run_gradwise_uint8,
         "torch": run_torch,
         "sklearn": run_sklearn,
         "scipy": run_scipy,
@@ -324,7 +339,7 @@ def main():
     target = best * (1 + TARGET)
     print(f"\nbest objective found {best:.7f}; target (within {TARGET:g}) {target:.7f}")
     header = f"{'time to target':>15s} {'evals':>6s} {'final f (float64)':>18s} {'test acc':>9s}"
-    print(f"{'':10s} {header}")
+    print(f"{'':14s} {header}")
     times = {}
     for name, (log, W, b) in results.items():
         t, evals = log.first_time_below(target)
@@ -332,7 +347,7 @@ def main():
         final = objective64(X, y, args.lam, W, b)
         shown = "not reached" if t is None else f"{t:.1f}s"
         acc = accuracy(X_test, y_test, W, b)
-        print(f"{name:10s} {shown:>15s} {evals or '-':>6} {final:18.7f} {acc:9.4f}")
+        print(f"{name:14s} {shown:>15s} {evals or '-':>6} {final:18.7f} {acc:9.4f}")
     if times.get("gradwise") is not None:
         print()
         for name, t in times.items():

@@ -61,6 +61,76 @@ def test_fused_equals_the_modules(rng, loss, dtype, block_rows, threads):
     np.testing.assert_allclose(gb, ref_gb, rtol=tol, atol=tol * np.abs(ref_gb).max())
 
 
+@pytest.mark.parametrize("loss", LOSSES, ids=repr)
+@pytest.mark.parametrize("block_rows, threads", [(1, 1), (7, 3), (64, 2), (1000, None)])
+def test_loss_and_correct_is_evaluate_of_the_modules(rng, loss, block_rows, threads):
+    """The forward half with a count of correct rows: the loss the modules give, and the
+    accuracy of their scores' argmax exactly (ties, made here, go to the first class)."""
+    n, d, c = 150, 12, 5
+    X = rng.integers(-2, 3, (n, d)).astype(np.float32)  # small integers: many tied scores
+    y = rng.integers(0, c, n)
+    layer = Linear(d, c, init="xavier", seed=1, dtype=np.float32)
+    layer.weight[...] = rng.integers(-1, 2, (d, c))
+    layer.bias[...] = 0
+    engine = FusedLinearLoss(loss, block_bytes=block_rows * d * 4, threads=threads)
+    value, correct = engine.loss_and_correct(X, y, layer.weight, layer.bias)
+    scores = layer.forward(X)
+    assert np.sum(np.ptp(np.sort(scores, axis=1)[:, -2:], axis=1) == 0) > 10  # ties exist
+    assert correct == np.count_nonzero(scores.argmax(axis=1) == y)
+    assert value == pytest.approx(loss.forward(scores, y), rel=2e-6)
+
+
+def _count_calls(monkeypatch, method):
+    """A list that gets one entry per call of ``FusedLinearLoss.<method>``."""
+    calls, original = [], getattr(FusedLinearLoss, method)
+
+    def spy(self, *args):
+        calls.append(1)
+        return original(self, *args)
+
+    monkeypatch.setattr(FusedLinearLoss, method, spy)
+    return calls
+
+
+def test_evaluate_takes_the_fused_pass_for_a_linear_model(rng, monkeypatch):
+    from gradwise.training.loop import _blockwise_loss_and_correct, evaluate
+
+    X = rng.standard_normal((90, 6)).astype(np.float32)
+    y = rng.integers(0, 3, 90)
+    model, penalty = Linear(6, 3, init="xavier", seed=2, dtype=np.float32), L2(0.1)
+    calls = _count_calls(monkeypatch, "loss_and_correct")
+    for loss in (SoftmaxCrossEntropy(), MulticlassHinge(reduction="sum")):
+        value, accuracy = evaluate(model, loss, X, y, penalty)
+        assert calls == [1]
+        ref_value, ref_correct = _blockwise_loss_and_correct(model, loss, X, y, 7)
+        assert value == pytest.approx(ref_value + penalty.forward(model), rel=1e-6)
+        assert accuracy == ref_correct / 90
+        # A float64 matrix with a float32 model cannot be streamed: the modules' path runs.
+        assert evaluate(model, loss, X.astype(np.float64), y, penalty)[1] == accuracy
+        assert calls == [1]
+        calls.clear()
+
+
+def test_the_helper_threads_follow_the_callers_floating_point_errors(rng):
+    """Overflow in the second thread's rows: ignored when the caller ignores it (a diverged
+    epoch is reported, not warned about), raised when the caller asks for that."""
+    import warnings
+
+    X = rng.standard_normal((100, 4)).astype(np.float32)
+    X[60:] *= 1e30  # scores beyond float32: the product overflows
+    y = rng.integers(0, 3, 100)
+    layer = Linear(4, 3, init="xavier", seed=0, dtype=np.float32)
+    layer.weight *= 1e10
+    engine = FusedLinearLoss(SoftmaxCrossEntropy(), block_bytes=10 * 4 * 4, threads=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(over="ignore", invalid="ignore"):
+            value, _ = engine.loss_and_correct(X, y, layer.weight, layer.bias)
+    assert len(engine._lanes) == 2 and not np.isfinite(value)
+    with np.errstate(over="raise"), pytest.raises(FloatingPointError):
+        engine.loss_and_correct(X, y, layer.weight, layer.bias)
+
+
 def test_softmax_is_stable_for_huge_scores(rng):
     X = rng.standard_normal((20, 3)) * 1e4
     y = rng.integers(0, 4, 20)
@@ -116,14 +186,7 @@ def test_bad_labels_and_non_finite_scores_are_clear(rng):
 
 def test_objective_takes_the_fused_path_when_it_can(rng, monkeypatch):
     X, y = rng.standard_normal((40, 6)), rng.integers(0, 3, 40)
-    calls = []
-    original = FusedLinearLoss.__call__
-
-    def spy(self, *args):
-        calls.append(1)
-        return original(self, *args)
-
-    monkeypatch.setattr(FusedLinearLoss, "__call__", spy)
+    calls = _count_calls(monkeypatch, "__call__")
     for loss in (SoftmaxCrossEntropy(), MulticlassHinge(), OneVsAllHinge(), CrammerSingerHinge()):
         model = Linear(6, 3, init="xavier", dtype=np.float64)
         f = gw.objective(model, loss, X, y, penalty=L2(0.1))

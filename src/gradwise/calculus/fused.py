@@ -62,7 +62,8 @@ class FusedLinearLoss:
     """``loss(X W + b, y)`` and its gradient in one blocked pass over ``X``.
 
     ``fused(X, y, W, b, grad_W, grad_b) -> loss`` overwrites ``grad_W`` (D, C) and
-    ``grad_b`` (C,). ``X`` must be a C-contiguous (N, D) array of W's dtype (see
+    ``grad_b`` (C,); :meth:`value_only` and :meth:`loss_and_correct` (an epoch's evaluation)
+    run the forward half alone. ``X`` must be a C-contiguous (N, D) array of W's dtype (see
     :meth:`accepts`); ``y`` (N,) integer labels in ``0..C-1`` (checked when they change).
     ``threads``: ``None`` uses as many as BLAS would; 1 keeps everything in the caller.
     """
@@ -106,7 +107,13 @@ class FusedLinearLoss:
         work), for methods that compare losses and never follow a gradient."""
         return self._evaluate(X, y, W, b, None, None)
 
-    def _evaluate(self, X, y, W, b, grad_W, grad_b):
+    def loss_and_correct(self, X, y, W, b):
+        """``(loss, correct)``: the loss as :meth:`value_only` computes it, and how many rows'
+        highest score (the first, on ties) is their label; a non-finite loss is returned,
+        not refused (an epoch's evaluation reports it)."""
+        return self._evaluate(X, y, W, b, None, None, count=True)
+
+    def _evaluate(self, X, y, W, b, grad_W, grad_b, count=False):
         n, d = X.shape
         itemsize = np.dtype(X.dtype).itemsize
         if n == 0:
@@ -117,11 +124,14 @@ class FusedLinearLoss:
         limiter, threads = _blas_limiter(self.threads)
         threads = min(threads, blocks // MIN_BLOCKS_PER_THREAD) if limiter else 1
         scale = 1.0 / n if self.loss.reduction == "mean" else 1.0
+        task = (self.loss, X, y, W, b, grad_W, grad_b, rows, scale, count)
         if threads <= 1:
-            total = self._lane(0).run(self.loss, X, y, 0, n, W, b, grad_W, grad_b, rows, scale)
+            total, correct = self._lane(0).run(0, n, *task)
         else:
-            total = self._run_threads(threads, limiter, X, y, W, b, grad_W, grad_b, rows, scale)
+            total, correct = self._run_threads(threads, limiter, *task)
         value = total * scale
+        if count:
+            return value, correct
         if not np.isfinite(value):
             raise ValueError("scores contain NaN or Inf (did training diverge? try a smaller lr)")
         return value
@@ -131,9 +141,10 @@ class FusedLinearLoss:
             self._lanes.append(_Lane())
         return self._lanes[k]
 
-    def _run_threads(self, threads, limiter, X, y, W, b, grad_W, grad_b, rows, scale):
+    def _run_threads(self, threads, limiter, loss, X, y, W, b, grad_W, grad_b, rows, *rest):
         """Contiguous ranges of whole blocks, one per thread; thread 0 is the caller and
-        writes into ``grad_W``/``grad_b`` directly, the others into their own buffers."""
+        writes into ``grad_W``/``grad_b`` directly, the others into their own buffers.
+        ``(loss sum, correct count)`` over all of them."""
         blocks = -(-len(X) // rows)
         edges = [min(len(X), rows * (blocks * k // threads)) for k in range(threads + 1)]
         lanes = [self._lane(k) for k in range(threads)]
@@ -141,13 +152,15 @@ class FusedLinearLoss:
         outputs = [(grad_W, grad_b)] + [
             lane.gradients(W) if wanted else (None, None) for lane in lanes[1:]
         ]
-        totals, errors = [0.0] * threads, []
+        results, errors = [(0.0, 0)] * threads, []
+        caller_errstate = np.geterr()  # NumPy's error handling is per thread: take the caller's
 
         def work(k):
             try:
                 lo, hi = edges[k], edges[k + 1]
                 g_W, g_b = outputs[k]
-                totals[k] = lanes[k].run(self.loss, X, y, lo, hi, W, b, g_W, g_b, rows, scale)
+                with np.errstate(**caller_errstate):
+                    results[k] = lanes[k].run(lo, hi, loss, X, y, W, b, g_W, g_b, rows, *rest)
             except BaseException as error:  # re-raised in the caller below
                 errors.append(error)
 
@@ -163,7 +176,7 @@ class FusedLinearLoss:
         for g_W, g_b in outputs[1:] if wanted else ():
             grad_W += g_W
             grad_b += g_b
-        return sum(totals)
+        return sum(total for total, _ in results), sum(correct for _, correct in results)
 
     def _check_labels(self, y, n_classes):
         # Labels are checked once per labels array (a new batch), not once per evaluation.
@@ -214,21 +227,25 @@ class _Lane:
             self._features = np.empty((len(self._row_offset), X.shape[1]), dtype=X.dtype)
         return X.rows_into(start, stop, self._features[: stop - start])
 
-    def run(self, loss, X, y, lo, hi, W, b, grad_W, grad_b, rows, scale):
-        """Unscaled loss sum over rows ``lo:hi`` of ``X``; writes ``scale`` times the
-        gradients (scaling each block's G: C numbers a row, fewer than the D x C of grad_W),
-        unless ``grad_W`` is ``None`` (the loss alone)."""
+    def run(self, lo, hi, loss, X, y, W, b, grad_W, grad_b, rows, scale, count):
+        """``(unscaled loss sum, correct count)`` over rows ``lo:hi`` of ``X``; writes
+        ``scale`` times the gradients (scaling each block's G: C numbers a row, fewer than
+        the D x C of grad_W), unless ``grad_W`` is ``None`` (the loss alone). The count is
+        of rows whose first highest score is the label, when ``count`` (else 0)."""
         self._prepare(min(rows, hi - lo), X.shape[1], W.shape[1], W.dtype)
         wanted = grad_W is not None
         if wanted:
             grad_b.fill(0)
-        total = 0.0
+        total, correct = 0.0, 0
         for start in range(lo, hi, rows):
             stop = min(hi, start + rows)
             Xb, yb = self.block(X, start, stop), y[start:stop]
             S = self._scores[: len(Xb)]
             np.matmul(Xb, W, out=S)
             S += b
+            if count:
+                predicted = np.argmax(S, axis=1, out=self._rival_index[: len(S)])
+                correct += int(np.count_nonzero(predicted == yb))
             index = self._correct_class_index(yb)
             total += self._block_loss(loss, S, index)
             if not wanted:
@@ -245,7 +262,7 @@ class _Lane:
                 grad_W += self._partial
         if hi <= lo and wanted:  # a thread gets no rows when there are more threads than blocks
             grad_W.fill(0)
-        return total
+        return total, correct
 
     def _correct_class_index(self, yb):
         """Flat indices of ``S[i, y_i]`` in the block's (m, C) score buffer."""

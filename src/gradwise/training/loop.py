@@ -41,7 +41,7 @@ import time
 import numpy as np
 
 from .._validate import choice
-from ..calculus.fused import is_row_source
+from ..calculus.fused import FusedLinearLoss, is_row_source
 from ..calculus.objective import objective
 from ..errors import DataError, DivergenceError
 from ..nn.flat import flatten
@@ -577,8 +577,23 @@ def evaluate(model, loss, X, y, penalty=None, rows=EVAL_ROWS):
 
     The objective is the data loss with ``loss``'s reduction over all N rows, plus the
     penalty; the accuracy is the fraction of rows whose highest score is the label.
+
+    A linear model with a fused loss is measured by the fused kernel's forward half
+    (:meth:`FusedLinearLoss.loss_and_correct`: cache-sized blocks, a row source's blocks
+    converted inside it, split between threads); any other model ``rows`` rows at a time.
     """
     y = np.asarray(y)
+    if FusedLinearLoss.supports(model, loss) and FusedLinearLoss.accepts(X, model.weight):
+        fused = FusedLinearLoss(loss)
+        total, correct = fused.loss_and_correct(X, y, model.weight, model.bias)
+    else:
+        total, correct = _blockwise_loss_and_correct(model, loss, X, y, rows)
+    if penalty is not None:
+        total += penalty.forward(model)
+    return float(total), correct / len(y)
+
+
+def _blockwise_loss_and_correct(model, loss, X, y, rows):
     total, correct = 0.0, 0
     for start, scores in _score_blocks(model, X, rows):
         labels = y[start : start + len(scores)]
@@ -587,9 +602,7 @@ def evaluate(model, loss, X, y, penalty=None, rows=EVAL_ROWS):
         correct += int(np.count_nonzero(scores.argmax(axis=1) == labels))
     if loss.reduction == "mean":
         total /= len(y)
-    if penalty is not None:
-        total += penalty.forward(model)
-    return float(total), correct / len(y)
+    return total, correct
 
 
 def _score_blocks(model, X, rows):
