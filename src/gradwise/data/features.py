@@ -183,10 +183,10 @@ class _Plan:
         Per channel, the C values are repeated along the flattened (H, W, C) pixels: the
         same numbers in the same operations, but one long inner loop instead of H * W loops
         of length C (those were 5-20x slower). The vector is kept at the start of a buffer
-        of ``HUGE_PAGE_BYTES``, which NumPy backs by huge pages: subtracting a vector held in
-        small pages from every row of a 4 MiB piece ran at 2-3 ns an element in some
-        processes and 0.25 in others, depending on where the allocator had put it (measured
-        with the same addresses both ways); in huge pages it was 0.25 every time.
+        of ``HUGE_PAGE_BYTES``: subtracting a small allocation's vector from every row of a
+        4 MiB piece ran at 2-3 ns an element in some processes and at 0.25 in others, with
+        the vector at the same virtual addresses, depending on what had been allocated
+        before it; from such a buffer it ran at 0.25 in every process tried.
         """
         values = values.reshape(-1)
         repeat = 1 if center.per == "pixel" else self.pixels // values.size
