@@ -133,8 +133,9 @@ class ImageFeatures:
 # the piece's float32 then read from the last-level cache, which holds 4 MiB easily).
 CONVERT_BYTES = 2**22
 
-# NumPy asks the kernel for huge pages for allocations of at least this size (4 MiB).
-HUGE_PAGE_BYTES = 2**22
+# The fitted statistics are kept in an allocation of at least this size (see
+# _Plan._per_feature); only the pages they fill become resident.
+STATISTICS_BUFFER_BYTES = 2**22
 
 
 class _Plan:
@@ -183,7 +184,7 @@ class _Plan:
         Per channel, the C values are repeated along the flattened (H, W, C) pixels: the
         same numbers in the same operations, but one long inner loop instead of H * W loops
         of length C (those were 5-20x slower). The vector is kept at the start of a buffer
-        of ``HUGE_PAGE_BYTES``: subtracting a small allocation's vector from every row of a
+        of ``STATISTICS_BUFFER_BYTES``: subtracting a small allocation's vector from every row of a
         4 MiB piece ran at 2-3 ns an element in some processes and at 0.25 in others, with
         the vector at the same virtual addresses, depending on what had been allocated
         before it; from such a buffer it ran at 0.25 in every process tried.
@@ -191,7 +192,7 @@ class _Plan:
         values = values.reshape(-1)
         repeat = 1 if center.per == "pixel" else self.pixels // values.size
         count = values.size * repeat
-        room = max(count, HUGE_PAGE_BYTES // values.itemsize)
+        room = max(count, STATISTICS_BUFFER_BYTES // values.itemsize)
         kept = np.empty(room, dtype=values.dtype)[:count]
         kept.reshape(repeat, values.size)[:] = values
         return kept
