@@ -98,6 +98,25 @@ def test_every_rendered_copy_has_its_notebook_and_a_readme_link():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     missing = [n for n in rendered if f"(docs/notebooks/{n}.html)" not in readme]
     assert not missing, f"README.md links no rendered copy of {missing}"
+    # Each page links the one stylesheet of the theme and holds no copy of it.
+    assert render.STYLESHEET.stat().st_size > 100_000
+    for copy in render.RENDERED.glob("*.html"):
+        html = copy.read_text(encoding="utf-8")
+        assert render.STYLESHEET_LINK in html and not render.STYLE_BLOCK.search(html), copy
+
+
+def test_the_theme_leaves_the_page_and_a_cells_own_style_stays():
+    html = (
+        '<html><head><meta charset="utf-8"/>\n<style type="text/css">\na{}\n</style>\n'
+        '<script>x()</script>\n<style type="text/css">\nb{}\n</style>\n</head>\n'
+        '<body><style type="text/css">td{}</style></body></html>'
+    )
+    page, css = render.with_shared_style(html)
+    assert css == "a{}\n\nb{}\n"
+    assert page == (
+        '<html><head><meta charset="utf-8"/>\n' + render.STYLESHEET_LINK + "<script>x()</script>\n"
+        '</head>\n<body><style type="text/css">td{}</style></body></html>'
+    )
 
 
 def test_a_changed_notebook_or_helper_no_longer_matches_its_stamp(tmp_path):

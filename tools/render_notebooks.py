@@ -7,7 +7,8 @@ The notebooks in ``notebooks/`` are kept without outputs; their outputs exist on
 rendered copies ``docs/notebooks/NAME.html``, each made from a fresh run of this checkout's
 code and stamped with the SHA-256 of the notebook (and of its helper module) it was made
 from. The tests execute every notebook and check every stamp, so a rendered copy whose
-notebook changed since is caught.
+notebook changed since is caught. nbconvert's theme (260 KB of CSS, the same for every
+notebook) is written once, to ``docs/notebooks/notebook.css``, which each page links.
 Needs the ``notebook-run`` extra (``pip install -e ".[notebook-run]"``, part of ``test``).
 """
 
@@ -30,6 +31,9 @@ OUTPUTS_PATTERN = re.compile(r'<meta name="gradwise-outputs-sha256" content="([0
 NUMBER = re.compile(r"-?\d+\.\d+(?:[eE][-+]?\d+)?")
 ADDRESS = re.compile(r"0x[0-9a-fA-F]+")
 DURATION = re.compile(r"[\d.,]+ ?(?:ms|s|seconds?|minutes?|min|hours?|h)\b")
+STYLESHEET = RENDERED / "notebook.css"
+STYLE_BLOCK = re.compile(r'<style type="text/css">\n?(.*?)</style>\n?', re.S)
+STYLESHEET_LINK = f'<link rel="stylesheet" href="{STYLESHEET.name}">\n'
 
 
 def notebooks():
@@ -108,16 +112,35 @@ def to_html(executed, digest):
     return html.replace("<head>", "<head>\n" + stamps, 1)
 
 
+def with_shared_style(html):
+    """``(page, css)``: the page with the template's theme (the ``<style type="text/css">``
+    blocks of its head; a cell's output keeps its own styles) replaced by one link, where the
+    first block stood, to the stylesheet that holds their CSS in the same order."""
+    end = html.index("</head>")
+    blocks = list(STYLE_BLOCK.finditer(html, 0, end))
+    if not blocks:
+        return html, ""
+    css = "\n".join(block.group(1) for block in blocks)
+    first = blocks[0].start()
+    head = STYLE_BLOCK.sub("", html[first:end])
+    return html[:first] + STYLESHEET_LINK + head + html[end:], css
+
+
 def render(notebook):
-    """Execute ``notebook`` and write its rendered copy; the path written."""
-    digest = source_digest(notebook)
-    html = to_html(execute(notebook), digest)
+    """Execute ``notebook`` and write its rendered copy and the shared stylesheet; the path
+    of the copy."""
+    page, css = with_shared_style(to_html(execute(notebook), source_digest(notebook)))
     target = rendered_copy(notebook)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
-    partial.write_text(html, encoding="utf-8")
-    partial.replace(target)  # never a half-written copy
+    _write(STYLESHEET, css)
+    _write(target, page)
     return target
+
+
+def _write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)  # never a half-written file
 
 
 def main(names):
